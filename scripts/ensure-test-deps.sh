@@ -1,0 +1,21 @@
+#!/bin/sh
+# Installs the Debian packages the test suite needs, only when they are missing.
+# The list grows as suites need real parts (chromium for browser tests, coturn, redis-server, nginx).
+set -eu
+# "command:debian-package" pairs; empty while the suite needs nothing beyond Node.
+required=""
+need=""
+for pair in $required; do
+  bin=${pair%%:*}; pkg=${pair#*:}
+  command -v "$bin" >/dev/null 2>&1 || need="$need $pkg"
+done
+[ -z "$need" ] && exit 0
+echo "p2p-call: the tests need these Debian packages:$need"
+if [ "$(id -u)" != 0 ]; then
+  echo "p2p-call: run as root, or install them yourself: sudo apt-get install -y$need" >&2
+  exit 1
+fi
+echo "p2p-call: installing them with apt-get (one time)..."
+apt-get update -qq
+# shellcheck disable=SC2086
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $need

@@ -1,0 +1,306 @@
+/**
+ * Server options: defaults, validation, and reading them from flags and environment variables.
+ * Every option of the EMBED.md table exists in three spellings (options field, `--flag`, `ENV`);
+ * flags win over the environment. Everything is checked up front with a message that names the
+ * option, so a typo fails at start instead of mid-call.
+ */
+import type { Server as HttpServer } from 'node:http';
+import type { Logger } from 'pino';
+
+export interface SignalingServerOptions {
+  /** HTTP + WebSocket port; `0` picks a free one. */
+  port?: number;
+  /** Bind address. */
+  host?: string;
+  /** Allowed `Origin` values; empty or absent allows every origin. */
+  allowedOrigins?: string[];
+  /** HS256 secret for join tokens; when set, joins need a token (or a valid resume). */
+  tokenSecret?: string;
+  /** coturn `static-auth-secret`; with `turnUrls`, `joined.iceServers` carries minted credentials. */
+  turnSecret?: string;
+  turnUrls?: string[];
+  stunUrls?: string[];
+  /** TURN credential lifetime in seconds. */
+  turnTtl?: number;
+  /** How long a dropped peer's seat is held, in milliseconds. */
+  reconnectGraceMs?: number;
+  /** Heartbeat period in milliseconds. */
+  pingIntervalMs?: number;
+  /** Largest accepted frame in bytes; larger frames close the socket with 1009. */
+  maxPayload?: number;
+  /** Messages per second per socket; the burst is twice that. */
+  rateLimit?: number;
+  maxConnections?: number;
+  maxConnectionsPerIp?: number;
+  maxRooms?: number;
+  /** Take the client address from `X-Forwarded-For` (set behind nginx only). */
+  trustProxy?: boolean;
+  /** PEM file paths; when both are set the server speaks HTTPS/WSS itself. */
+  tlsCert?: string;
+  tlsKey?: string;
+  /** Scale-out across nodes; not available yet (see docs/server.md). */
+  redisUrl?: string;
+  /** Log level for the built-in logger: fatal, error, warn, info, debug, trace or silent. */
+  logLevel?: LogLevel;
+  /** A pino logger to use instead of the built-in one. */
+  logger?: Logger;
+  /** Attach to this existing server instead of creating one; then `port`, `host` and TLS are the host's. */
+  server?: HttpServer;
+  /** Directory served at `/` (the demo). */
+  staticDir?: string;
+}
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Options after defaults and validation; only the hooks that have no default stay optional. */
+export interface ResolvedOptions {
+  port: number;
+  host: string;
+  allowedOrigins: string[];
+  tokenSecret: string | undefined;
+  turnSecret: string | undefined;
+  turnUrls: string[];
+  stunUrls: string[];
+  turnTtl: number;
+  reconnectGraceMs: number;
+  pingIntervalMs: number;
+  maxPayload: number;
+  rateLimit: number;
+  maxConnections: number;
+  maxConnectionsPerIp: number;
+  maxRooms: number;
+  trustProxy: boolean;
+  tlsCert: string | undefined;
+  tlsKey: string | undefined;
+  redisUrl: string | undefined;
+  logLevel: LogLevel;
+  logger: Logger | undefined;
+  server: HttpServer | undefined;
+  staticDir: string | undefined;
+}
+
+export const DEFAULTS = {
+  port: 8080,
+  host: '127.0.0.1',
+  allowedOrigins: [] as string[],
+  turnUrls: [] as string[],
+  stunUrls: [] as string[],
+  turnTtl: 86_400,
+  reconnectGraceMs: 15_000,
+  pingIntervalMs: 15_000,
+  maxPayload: 65_536,
+  rateLimit: 100,
+  maxConnections: 10_000,
+  maxConnectionsPerIp: 50,
+  maxRooms: 10_000,
+  trustProxy: false,
+  logLevel: 'info' as LogLevel,
+} as const;
+
+/** A configuration mistake, reported before anything starts. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Applies defaults and checks every option; throws {@link ConfigError} naming the first bad one. */
+export function resolveOptions(options: SignalingServerOptions = {}): ResolvedOptions {
+  const resolved: ResolvedOptions = {
+    port: integer('port', options.port ?? DEFAULTS.port, 0, 65_535),
+    host: nonEmpty('host', options.host ?? DEFAULTS.host),
+    allowedOrigins: urlList('allowedOrigins', options.allowedOrigins ?? DEFAULTS.allowedOrigins, ['http:', 'https:']),
+    tokenSecret: optionalSecret('tokenSecret', options.tokenSecret),
+    turnSecret: optionalSecret('turnSecret', options.turnSecret),
+    turnUrls: iceUrlList('turnUrls', options.turnUrls ?? DEFAULTS.turnUrls, ['turn:', 'turns:']),
+    stunUrls: iceUrlList('stunUrls', options.stunUrls ?? DEFAULTS.stunUrls, ['stun:', 'stuns:']),
+    turnTtl: integer('turnTtl', options.turnTtl ?? DEFAULTS.turnTtl, 60, 31_536_000),
+    reconnectGraceMs: integer('reconnectGraceMs', options.reconnectGraceMs ?? DEFAULTS.reconnectGraceMs, 0, 3_600_000),
+    pingIntervalMs: integer('pingIntervalMs', options.pingIntervalMs ?? DEFAULTS.pingIntervalMs, 10, 3_600_000),
+    maxPayload: integer('maxPayload', options.maxPayload ?? DEFAULTS.maxPayload, 1024, 16 * 1024 * 1024),
+    rateLimit: integer('rateLimit', options.rateLimit ?? DEFAULTS.rateLimit, 1, 1_000_000),
+    maxConnections: integer('maxConnections', options.maxConnections ?? DEFAULTS.maxConnections, 1, 10_000_000),
+    maxConnectionsPerIp: integer('maxConnectionsPerIp', options.maxConnectionsPerIp ?? DEFAULTS.maxConnectionsPerIp, 1, 10_000_000),
+    maxRooms: integer('maxRooms', options.maxRooms ?? DEFAULTS.maxRooms, 1, 10_000_000),
+    trustProxy: boolean('trustProxy', options.trustProxy ?? DEFAULTS.trustProxy),
+    tlsCert: optionalPath('tlsCert', options.tlsCert),
+    tlsKey: optionalPath('tlsKey', options.tlsKey),
+    redisUrl: options.redisUrl,
+    logLevel: oneOf('logLevel', options.logLevel ?? DEFAULTS.logLevel, LOG_LEVELS),
+    logger: options.logger,
+    server: options.server,
+    staticDir: options.staticDir,
+  };
+  if ((resolved.tlsCert === undefined) !== (resolved.tlsKey === undefined)) {
+    throw new ConfigError('tlsCert and tlsKey must be given together');
+  }
+  if (resolved.server !== undefined && resolved.tlsCert !== undefined) {
+    throw new ConfigError('tlsCert/tlsKey cannot be used with an attached server: configure TLS on that server');
+  }
+  if (resolved.turnUrls.length > 0 && resolved.turnSecret === undefined) {
+    throw new ConfigError('turnUrls need turnSecret (the coturn static-auth-secret) to mint credentials');
+  }
+  if (resolved.turnSecret !== undefined && resolved.turnUrls.length === 0) {
+    throw new ConfigError('turnSecret needs turnUrls (e.g. turn:turn.example.com:3478)');
+  }
+  if (resolved.redisUrl !== undefined) {
+    // Honest refusal rather than a silent single-node server that looks scaled out.
+    throw new ConfigError('redisUrl: scale-out via Redis is not available in this version yet');
+  }
+  return resolved;
+}
+
+/** One row of the option table: how the option is spelled as a flag and as an env var. */
+interface OptionSpelling {
+  key: keyof SignalingServerOptions;
+  flag: string;
+  env: string[];
+  kind: 'integer' | 'string' | 'list' | 'boolean';
+}
+
+export const OPTION_SPELLINGS: readonly OptionSpelling[] = [
+  { key: 'port', flag: 'port', env: ['PORT'], kind: 'integer' },
+  { key: 'host', flag: 'host', env: ['HOST'], kind: 'string' },
+  { key: 'allowedOrigins', flag: 'allowed-origins', env: ['P2P_ALLOWED_ORIGINS'], kind: 'list' },
+  { key: 'tokenSecret', flag: 'token-secret', env: ['P2P_TOKEN_SECRET'], kind: 'string' },
+  { key: 'turnSecret', flag: 'turn-secret', env: ['P2P_TURN_SECRET'], kind: 'string' },
+  { key: 'turnUrls', flag: 'turn-urls', env: ['P2P_TURN_URLS'], kind: 'list' },
+  { key: 'stunUrls', flag: 'stun-urls', env: ['P2P_STUN_URLS'], kind: 'list' },
+  { key: 'turnTtl', flag: 'turn-ttl', env: ['P2P_TURN_TTL'], kind: 'integer' },
+  { key: 'reconnectGraceMs', flag: 'reconnect-grace-ms', env: ['P2P_RECONNECT_GRACE_MS'], kind: 'integer' },
+  { key: 'pingIntervalMs', flag: 'ping-interval-ms', env: ['P2P_PING_INTERVAL_MS'], kind: 'integer' },
+  { key: 'maxPayload', flag: 'max-payload', env: ['P2P_MAX_PAYLOAD'], kind: 'integer' },
+  { key: 'rateLimit', flag: 'rate-limit', env: ['P2P_RATE_LIMIT'], kind: 'integer' },
+  { key: 'maxConnections', flag: 'max-connections', env: ['P2P_MAX_CONNECTIONS'], kind: 'integer' },
+  { key: 'maxConnectionsPerIp', flag: 'max-connections-per-ip', env: ['P2P_MAX_CONNECTIONS_PER_IP'], kind: 'integer' },
+  { key: 'maxRooms', flag: 'max-rooms', env: ['P2P_MAX_ROOMS'], kind: 'integer' },
+  { key: 'trustProxy', flag: 'trust-proxy', env: ['P2P_TRUST_PROXY'], kind: 'boolean' },
+  { key: 'tlsCert', flag: 'tls-cert', env: ['P2P_TLS_CERT'], kind: 'string' },
+  { key: 'tlsKey', flag: 'tls-key', env: ['P2P_TLS_KEY'], kind: 'string' },
+  { key: 'redisUrl', flag: 'redis-url', env: ['P2P_REDIS_URL'], kind: 'string' },
+  { key: 'logLevel', flag: 'log-level', env: ['P2P_LOG_LEVEL'], kind: 'string' },
+];
+
+/**
+ * Reads options from command-line flags (`--port 9000`, `--port=9000`, `--trust-proxy`) and
+ * environment variables. Flags win. Unknown flags are an error, not silently ignored.
+ */
+export function optionsFromCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv): SignalingServerOptions {
+  const flags = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (!arg.startsWith('--')) throw new ConfigError(`unexpected argument "${arg}" (options are --name value)`);
+    const eq = arg.indexOf('=');
+    const name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
+    const spelling = OPTION_SPELLINGS.find((s) => s.flag === name);
+    if (spelling === undefined) throw new ConfigError(`unknown option --${name} (see --help)`);
+    if (eq >= 0) {
+      flags.set(name, arg.slice(eq + 1));
+    } else if (spelling.kind === 'boolean' && (argv[i + 1] === undefined || argv[i + 1]?.startsWith('--'))) {
+      flags.set(name, 'true');
+    } else {
+      const value = argv[++i];
+      if (value === undefined) throw new ConfigError(`--${name} needs a value`);
+      flags.set(name, value);
+    }
+  }
+
+  const options: Record<string, unknown> = {};
+  for (const spelling of OPTION_SPELLINGS) {
+    let raw = flags.get(spelling.flag);
+    let source = `--${spelling.flag}`;
+    if (raw === undefined) {
+      const envName = spelling.env.find((name) => env[name] !== undefined && env[name] !== '');
+      if (envName === undefined) continue;
+      raw = env[envName] as string;
+      source = envName;
+    }
+    options[spelling.key] = convert(raw, spelling.kind, source);
+  }
+  return options as SignalingServerOptions;
+}
+
+function convert(raw: string, kind: OptionSpelling['kind'], source: string): unknown {
+  switch (kind) {
+    case 'integer': {
+      if (!/^-?\d+$/.test(raw.trim())) throw new ConfigError(`${source} must be a whole number, got "${raw}"`);
+      return Number(raw);
+    }
+    case 'string':
+      return raw;
+    case 'list':
+      return raw.split(',').map((item) => item.trim()).filter((item) => item !== '');
+    case 'boolean': {
+      const value = raw.trim().toLowerCase();
+      if (['1', 'true', 'yes', 'on'].includes(value)) return true;
+      if (['0', 'false', 'no', 'off'].includes(value)) return false;
+      throw new ConfigError(`${source} must be true or false, got "${raw}"`);
+    }
+  }
+}
+
+function integer(name: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function boolean(name: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') throw new ConfigError(`${name} must be true or false, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+function nonEmpty(name: string, value: unknown): string {
+  if (typeof value !== 'string' || value.trim() === '') throw new ConfigError(`${name} must be a non-empty string`);
+  return value;
+}
+
+function optionalSecret(name: string, value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value.length < 16) {
+    throw new ConfigError(`${name} must be a string of at least 16 characters`);
+  }
+  return value;
+}
+
+function optionalPath(name: string, value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  return nonEmpty(name, value);
+}
+
+function oneOf<T extends string>(name: string, value: unknown, list: readonly T[]): T {
+  if (typeof value !== 'string' || !(list as readonly string[]).includes(value)) {
+    throw new ConfigError(`${name} must be one of ${list.join(', ')}, got ${JSON.stringify(value)}`);
+  }
+  return value as T;
+}
+
+function stringList(name: string, value: unknown): string[] {
+  if (!Array.isArray(value) || !value.every((item) => typeof item === 'string' && item !== '')) {
+    throw new ConfigError(`${name} must be a list of non-empty strings`);
+  }
+  return [...value] as string[];
+}
+
+/** Origins are compared as the browser sends them: scheme://host[:port], no path. */
+function urlList(name: string, value: unknown, schemes: string[]): string[] {
+  return stringList(name, value).map((item) => {
+    let url: URL;
+    try {
+      url = new URL(item);
+    } catch {
+      throw new ConfigError(`${name}: "${item}" is not a URL such as https://example.com`);
+    }
+    if (!schemes.includes(url.protocol)) throw new ConfigError(`${name}: "${item}" must start with ${schemes.join(' or ')}//`);
+    return url.origin;
+  });
+}
+
+function iceUrlList(name: string, value: unknown, schemes: string[]): string[] {
+  return stringList(name, value).map((item) => {
+    if (!schemes.some((scheme) => item.startsWith(scheme))) {
+      throw new ConfigError(`${name}: "${item}" must start with ${schemes.join(' or ')}`);
+    }
+    return item;
+  });
+}

@@ -1,0 +1,229 @@
+/**
+ * One client socket: parses and validates its frames once, enforces its rate and abuse limits,
+ * and turns its messages into room operations. Messages are handled strictly in order; a `join`
+ * that waits for token verification holds back the messages behind it.
+ */
+import type { Logger } from 'pino';
+import type WebSocket from 'ws';
+import {
+  CloseCode,
+  parseClientMessage,
+  parseFrame,
+  type ClientMessage,
+  type ClientMessageType,
+  type ErrorCode,
+  type JoinMessage,
+  type ServerMessage,
+} from '../sdk/protocol.js';
+import type { JoinTokenVerifier } from './join-tokens.js';
+import { SlidingWindowCounter, TokenBucket, monotonicClock } from './rate-limiter.js';
+import type { JoinFailure, PeerLink, RoomDirectory, SeatHandle } from './rooms.js';
+
+/** Within this window, more than this many invalid messages close the socket (1008). */
+export const INVALID_WINDOW_MS = 10_000;
+export const MAX_INVALID_IN_WINDOW = 20;
+/** Within this window, this many messages dropped by the rate limit close the socket (1008). */
+export const RATE_DROP_WINDOW_MS = 10_000;
+export const MAX_RATE_DROPS_IN_WINDOW = 100;
+/** `rate-limited` is answered at most once per this period. */
+export const RATE_LIMITED_NOTICE_MS = 1_000;
+
+const ERROR_TEXT: Record<ErrorCode, string> = {
+  'invalid-message': 'the message is not valid',
+  'already-joined': 'this socket already holds a seat',
+  'room-full': 'the room already has two people',
+  'not-in-room': 'join a room first',
+  'peer-absent': 'nobody is there to receive the signal',
+  'invalid-resume': 'the resume value is not valid (any more); join afresh',
+  unauthorized: 'the join token is missing or not valid',
+  'rate-limited': 'too many messages; slow down',
+  'server-busy': 'the server is at capacity; try again shortly',
+  'session-replaced': 'this seat was taken back by another connection',
+  'server-shutdown': 'the server is shutting down; reconnect with your resume value',
+};
+
+export interface ConnectionContext {
+  rooms: RoomDirectory;
+  tokens: JoinTokenVerifier | undefined;
+  rateLimit: number;
+  log: Logger;
+}
+
+export class Connection implements PeerLink {
+  /** Cleared by the heartbeat before each ping, set again by the pong. */
+  alive = true;
+  private seat: SeatHandle | undefined;
+  private closing = false;
+  private backlog: Promise<void> = Promise.resolve();
+  private readonly bucket: TokenBucket;
+  private readonly rateDrops = new SlidingWindowCounter(RATE_DROP_WINDOW_MS);
+  private readonly invalids = new SlidingWindowCounter(INVALID_WINDOW_MS);
+  private lastRateNotice = -Infinity;
+
+  constructor(
+    readonly socket: WebSocket,
+    readonly id: string,
+    readonly address: string,
+    private readonly context: ConnectionContext,
+  ) {
+    this.bucket = new TokenBucket(context.rateLimit, context.rateLimit * 2);
+    socket.on('message', (data, isBinary) => this.receive(data, isBinary));
+    socket.on('pong', () => (this.alive = true));
+  }
+
+  get seated(): boolean {
+    return this.seat !== undefined;
+  }
+
+  send(message: ServerMessage): void {
+    if (this.socket.readyState !== this.socket.OPEN) return;
+    try {
+      this.socket.send(JSON.stringify(message));
+    } catch (error) {
+      // Only a pathological relayed `data` (e.g. nesting deeper than the stack) can land here.
+      this.context.log.warn({ conn: this.id, err: String(error) }, 'could not send a frame');
+    }
+  }
+
+  replace(): void {
+    this.seat = undefined;
+    this.sendError('session-replaced');
+    this.close(CloseCode.sessionReplaced, 'session replaced');
+  }
+
+  /** The socket is gone: hold its seat for the grace period (unless it was freed by `leave`). */
+  handleClose(code: number): void {
+    this.closing = true;
+    const seat = this.seat;
+    this.seat = undefined;
+    if (seat !== undefined) this.context.rooms.drop(seat);
+    this.context.log.info({ conn: this.id, code, seated: seat !== undefined, room: seat?.room }, 'connection closed');
+  }
+
+  /** Graceful shutdown of the server. */
+  shutdown(): void {
+    this.sendError('server-shutdown');
+    this.close(CloseCode.goingAway, 'server shutting down');
+  }
+
+  private receive(data: WebSocket.RawData, isBinary: boolean): void {
+    if (this.closing) return;
+    if (!this.bucket.take()) {
+      this.overRate();
+      return;
+    }
+    if (isBinary) {
+      this.invalid('frames must be text, not binary');
+      return;
+    }
+    const frame = parseFrame(rawToString(data));
+    if (!frame.ok) {
+      this.invalid(frame.reason);
+      return;
+    }
+    const parsed = parseClientMessage(frame.value);
+    if (!parsed.ok) {
+      this.invalid(parsed.reason, parsed.ref);
+      return;
+    }
+    const message = parsed.message;
+    this.backlog = this.backlog
+      .then(() => (this.closing ? undefined : this.handle(message)))
+      .catch((error: unknown) => this.context.log.error({ conn: this.id, err: String(error) }, 'message handler failed'));
+  }
+
+  private async handle(message: ClientMessage): Promise<void> {
+    switch (message.type) {
+      case 'join':
+        return this.join(message);
+      case 'signal': {
+        if (this.seat === undefined) return this.sendError('not-in-room', 'signal');
+        const refused = this.context.rooms.signal(this.seat, message.data);
+        if (refused !== undefined) this.sendError(refused, 'signal');
+        return;
+      }
+      case 'leave': {
+        if (this.seat === undefined) return this.sendError('not-in-room', 'leave');
+        const seat = this.seat;
+        this.seat = undefined;
+        this.context.rooms.leave(seat);
+        this.context.log.info({ conn: this.id, room: seat.room, peerId: seat.peerId }, 'left');
+        return;
+      }
+      case 'ping':
+        return this.send({ type: 'pong' });
+      default:
+        return assertNever(message);
+    }
+  }
+
+  private async join(message: JoinMessage): Promise<void> {
+    if (this.seat !== undefined) return this.sendError('already-joined', 'join');
+    const { rooms, tokens, log } = this.context;
+    let result;
+    if (message.resume !== undefined) {
+      result = rooms.resume(this, message.room, message.resume);
+    } else {
+      if (tokens !== undefined) {
+        const check = await tokens.verify(message.token, message.room);
+        if (this.closing) return;
+        if (!check.ok) return this.sendError('unauthorized', 'join', check.reason);
+      }
+      result = rooms.join(this, message.room);
+    }
+    if (!result.ok) return this.refuseJoin(result);
+    this.seat = result.seat;
+    log.info({ conn: this.id, room: result.seat.room, peerId: result.seat.peerId, resumed: message.resume !== undefined }, 'joined');
+  }
+
+  private refuseJoin(failure: JoinFailure): void {
+    const retryAfterMs = 'retryAfterMs' in failure ? failure.retryAfterMs : undefined;
+    this.sendError(failure.code, 'join', undefined, retryAfterMs);
+  }
+
+  private overRate(): void {
+    if (this.rateDrops.hit() >= MAX_RATE_DROPS_IN_WINDOW) {
+      this.context.log.warn({ conn: this.id, address: this.address }, 'closing a socket that keeps exceeding the rate limit');
+      this.close(CloseCode.policyViolation, 'rate limit exceeded');
+      return;
+    }
+    const now = monotonicClock();
+    if (now - this.lastRateNotice < RATE_LIMITED_NOTICE_MS) return;
+    this.lastRateNotice = now;
+    this.sendError('rate-limited', undefined, undefined, Math.max(1, this.bucket.msUntilNext()));
+  }
+
+  private invalid(reason: string, ref?: ClientMessageType): void {
+    this.sendError('invalid-message', ref, reason);
+    if (this.invalids.hit() > MAX_INVALID_IN_WINDOW) {
+      this.context.log.warn({ conn: this.id, address: this.address }, 'closing a socket that keeps sending invalid messages');
+      this.close(CloseCode.policyViolation, 'too many invalid messages');
+    }
+  }
+
+  private sendError(code: ErrorCode, ref?: ClientMessageType, message = ERROR_TEXT[code], retryAfterMs?: number): void {
+    this.context.log.info({ conn: this.id, code, ref }, 'error sent');
+    this.send({
+      type: 'error',
+      code,
+      message,
+      ...(ref === undefined ? {} : { ref }),
+      ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+    });
+  }
+
+  private close(code: number, reason: string): void {
+    this.closing = true;
+    this.socket.close(code, reason);
+  }
+}
+
+function rawToString(data: WebSocket.RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  if (data instanceof ArrayBuffer) return Buffer.from(data).toString('utf8');
+  return data.toString('utf8');
+}
+
+function assertNever(value: never): never {
+  throw new Error(`unhandled message ${JSON.stringify(value)}`);
+}
