@@ -20,6 +20,13 @@ export const HEALTH_PATH = '/healthz';
 /** Room ids: 1–64 of `[A-Za-z0-9_-]`. */
 export const ROOM_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
+/**
+ * Deepest nesting of objects and arrays inside a signal's `data` (the object itself is level 1).
+ * WebRTC signals nest three levels; the bound keeps every relay re-encodable, so a signal is
+ * either delivered or refused with a reason, never lost.
+ */
+export const MAX_DATA_DEPTH = 32;
+
 /** At most this many signals are queued for a seat that is held (its peer dropped). */
 export const MAX_QUEUED_SIGNALS = 64;
 
@@ -218,6 +225,7 @@ export function parseClientMessage(value: unknown): ParseResult<ClientMessage> {
     case 'signal': {
       const data = value['data'];
       if (!isPlainObject(data)) return fail('field "data" must be a JSON object', type);
+      if (exceedsDepth(data, MAX_DATA_DEPTH)) return fail(`field "data" nests deeper than ${MAX_DATA_DEPTH} levels`, type);
       return { ok: true, message: { type, data } };
     }
     case 'leave':
@@ -344,6 +352,20 @@ function copyIceServer(server: IceServer): IceServer {
   if (server.username !== undefined) copy.username = server.username;
   if (server.credential !== undefined) copy.credential = server.credential;
   return copy;
+}
+
+/** Whether `value` nests objects/arrays deeper than `limit`; iterative, so no input can blow the stack. */
+function exceedsDepth(value: object, limit: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop() as [unknown, number];
+    if (typeof node !== 'object' || node === null) continue;
+    if (depth > limit) return true;
+    for (const child of Object.values(node)) {
+      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+    }
+  }
+  return false;
 }
 
 function truncate(text: string): string {

@@ -108,28 +108,24 @@ export class Connection implements PeerLink {
 
   private receive(data: WebSocket.RawData, isBinary: boolean): void {
     if (this.closing) return;
-    if (!this.bucket.take()) {
-      this.overRate();
-      return;
-    }
-    if (isBinary) {
-      this.invalid('frames must be text, not binary');
-      return;
-    }
-    const frame = parseFrame(rawToString(data));
-    if (!frame.ok) {
-      this.invalid(frame.reason);
-      return;
-    }
-    const parsed = parseClientMessage(frame.value);
-    if (!parsed.ok) {
-      this.invalid(parsed.reason, parsed.ref);
-      return;
-    }
-    const message = parsed.message;
+    // The rate is measured on arrival; everything else waits its turn so that replies come
+    // back in the order of the messages that caused them.
+    const overRate = !this.bucket.take();
     this.backlog = this.backlog
-      .then(() => (this.closing ? undefined : this.handle(message)))
+      .then(() => {
+        if (this.closing) return undefined;
+        return overRate ? this.overRate() : this.process(data, isBinary);
+      })
       .catch((error: unknown) => this.context.log.error({ conn: this.id, err: String(error) }, 'message handler failed'));
+  }
+
+  private process(data: WebSocket.RawData, isBinary: boolean): Promise<void> | void {
+    if (isBinary) return this.invalid('frames must be text, not binary');
+    const frame = parseFrame(rawToString(data));
+    if (!frame.ok) return this.invalid(frame.reason);
+    const parsed = parseClientMessage(frame.value);
+    if (!parsed.ok) return this.invalid(parsed.reason, parsed.ref);
+    return this.handle(parsed.message);
   }
 
   private async handle(message: ClientMessage): Promise<void> {
