@@ -2,8 +2,8 @@
 # Installs the Debian packages the test suite needs, only when they are missing.
 # The list grows as suites need real parts (chromium for browser tests, coturn, redis-server, nginx).
 set -eu
-# "command:debian-package" pairs; empty while the suite needs nothing beyond Node.
-required=""
+# "command:debian-package" pairs.
+required="chromium:chromium"
 need=""
 for pair in $required; do
   bin=${pair%%:*}; pkg=${pair#*:}

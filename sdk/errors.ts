@@ -1,0 +1,52 @@
+/**
+ * Typed errors of the SDK: the protocol's error codes plus what only a client can observe.
+ * Every error says whether it ends the call (`fatal`), so a UI needs no table of its own.
+ */
+import type { ErrorCode } from './protocol.js';
+
+/** Codes that only the client side produces. */
+export const CLIENT_ERROR_CODES = [
+  'server-unreachable',
+  'unsupported-protocol',
+  'timeout',
+  'ice-failed',
+  'media-denied',
+  'media-unavailable',
+  'message-too-long',
+  'not-joined',
+] as const;
+export type ClientErrorCode = (typeof CLIENT_ERROR_CODES)[number];
+
+/** Every code a {@link CallError} can carry; a newer server may send codes not listed here. */
+export type CallErrorCode = ErrorCode | ClientErrorCode;
+
+/** Codes after which the call cannot go on by itself; anything else (and any unknown code) is not fatal. */
+const FATAL: ReadonlySet<string> = new Set<CallErrorCode>([
+  'room-full',
+  'unauthorized',
+  'server-unreachable',
+  'unsupported-protocol',
+  'server-busy',
+  'session-replaced',
+  'ice-failed',
+  'timeout',
+]);
+
+export function isFatalCode(code: string): boolean {
+  return FATAL.has(code);
+}
+
+export class CallError extends Error {
+  override name = 'CallError';
+  readonly code: CallErrorCode | (string & {});
+  readonly fatal: boolean;
+  /** From the server's `error` frame, when it told the client when to try again. */
+  readonly retryAfterMs: number | undefined;
+
+  constructor(code: CallErrorCode | (string & {}), message: string, options: { cause?: unknown; retryAfterMs?: number; fatal?: boolean } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.fatal = options.fatal ?? isFatalCode(code);
+    this.retryAfterMs = options.retryAfterMs;
+  }
+}

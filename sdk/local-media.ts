@@ -1,0 +1,238 @@
+/**
+ * The local side's microphone, camera and screen: acquiring them, turning them on and off,
+ * switching devices and screen sharing. It only owns tracks; the call puts whatever
+ * `audioTrack`/`videoTrack` are now into its senders with `replaceTrack`, so none of this
+ * renegotiates.
+ */
+import { CallError } from './errors.js';
+import { Emitter } from './emitter.js';
+import type { MediaState } from './peer-messages.js';
+
+export interface LocalMediaOptions {
+  /** Ask for a microphone (or these constraints). */
+  audio?: boolean | MediaTrackConstraints;
+  /** Ask for a camera (or these constraints); ignored when `audioOnly`. */
+  video?: boolean | MediaTrackConstraints;
+  /** Never ask for a camera. */
+  audioOnly?: boolean;
+  /** Join with the microphone off. */
+  muted?: boolean;
+  /** Join with the camera off (no camera is opened until it is turned on). */
+  cameraOff?: boolean;
+}
+
+export interface LocalMediaEvents {
+  [name: string]: unknown;
+  /** The track to send for `kind` changed (or became `null`). */
+  track: { kind: 'audio' | 'video'; track: MediaStreamTrack | null };
+  change: MediaState;
+  /** A non-fatal media problem (`media-denied`, `media-unavailable`). */
+  error: CallError;
+}
+
+export class LocalMedia extends Emitter<LocalMediaEvents> {
+  /** Everything the self view shows: the microphone and the camera or screen track. */
+  readonly stream = new MediaStream();
+  private microphone: MediaStreamTrack | null = null;
+  private camera: MediaStreamTrack | null = null;
+  private screen: MediaStreamTrack | null = null;
+  private microphoneOn: boolean;
+  private cameraWanted: boolean;
+  private audioDeviceId: string | undefined;
+  private videoDeviceId: string | undefined;
+  private released = false;
+
+  constructor(private readonly options: LocalMediaOptions = {}) {
+    super();
+    this.microphoneOn = !options.muted;
+    this.cameraWanted = !options.audioOnly && options.video !== false && !options.cameraOff;
+  }
+
+  get audioTrack(): MediaStreamTrack | null {
+    return this.microphone;
+  }
+
+  /** The screen while sharing, else the camera while it is on. */
+  get videoTrack(): MediaStreamTrack | null {
+    return this.screen ?? this.camera;
+  }
+
+  get state(): MediaState {
+    return { microphone: this.microphone !== null && this.microphoneOn, camera: this.camera !== null, screen: this.screen !== null };
+  }
+
+  get audioOnly(): boolean {
+    return this.options.audioOnly === true || this.options.video === false;
+  }
+
+  /**
+   * Opens what was asked for. Failures are reported as non-fatal errors and leave the call
+   * receive-only for that kind; a camera failure does not cost the microphone.
+   */
+  async start(): Promise<void> {
+    const wantAudio = this.options.audio !== false;
+    const wantVideo = this.cameraWanted;
+    if (!wantAudio && !wantVideo) return;
+    try {
+      const stream = await getUserMedia({ audio: wantAudio && this.audioConstraints(), video: wantVideo && this.videoConstraints() });
+      this.adopt(stream);
+      return;
+    } catch (error) {
+      if (!(wantAudio && wantVideo)) {
+        this.report(error, wantAudio ? 'microphone' : 'camera');
+        return;
+      }
+      // Both failed together: find out which one is the problem, keep the other.
+      await this.startOne('audio');
+      await this.startOne('video');
+    }
+  }
+
+  async setMicrophone(on: boolean): Promise<void> {
+    this.microphoneOn = on;
+    if (on && this.microphone === null) await this.startOne('audio');
+    // Off disables the track instead of stopping it: unmuting is then instant.
+    if (this.microphone) this.microphone.enabled = on;
+    this.emitChange();
+  }
+
+  async setCamera(on: boolean): Promise<void> {
+    if (this.audioOnly) return;
+    this.cameraWanted = on;
+    if (on && this.camera === null) {
+      await this.startOne('video');
+    } else if (!on && this.camera !== null) {
+      // Stopped, not disabled: the camera light goes off.
+      this.dropTrack(this.camera);
+      this.camera = null;
+      if (this.screen === null) this.emit('track', { kind: 'video', track: null });
+    }
+    this.emitChange();
+  }
+
+  /** Uses another microphone or camera; the new track replaces the old one in place. */
+  async useDevice(kind: 'audio' | 'video', deviceId: string): Promise<void> {
+    if (kind === 'audio') this.audioDeviceId = deviceId;
+    else this.videoDeviceId = deviceId;
+    const current = kind === 'audio' ? this.microphone : this.camera;
+    if (current === null) return; // Used when it is turned on.
+    await this.startOne(kind);
+  }
+
+  /** Shares the screen instead of the camera; must run inside a user gesture. */
+  async setScreenShare(on: boolean): Promise<void> {
+    if (!on) {
+      if (this.screen === null) return;
+      this.dropTrack(this.screen);
+      this.screen = null;
+      this.emit('track', { kind: 'video', track: this.camera });
+      if (this.camera) this.stream.addTrack(this.camera);
+      this.emitChange();
+      return;
+    }
+    if (this.screen !== null) return;
+    let display: MediaStream;
+    try {
+      display = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
+    } catch (error) {
+      this.report(error, 'screen');
+      return;
+    }
+    const track = display.getVideoTracks()[0];
+    if (track === undefined || this.released) {
+      display.getTracks().forEach((t) => t.stop());
+      return;
+    }
+    this.screen = track;
+    // Stopping from the browser's own "Stop sharing" bar ends the share: back to the camera.
+    track.addEventListener('ended', () => {
+      if (this.screen === track) void this.setScreenShare(false);
+    });
+    if (this.camera) this.stream.removeTrack(this.camera);
+    this.stream.addTrack(track);
+    this.emit('track', { kind: 'video', track });
+    this.emitChange();
+  }
+
+  /** Stops every track this object opened (the device lights go off). */
+  release(): void {
+    this.released = true;
+    for (const track of [this.microphone, this.camera, this.screen]) if (track) this.dropTrack(track);
+    this.microphone = this.camera = this.screen = null;
+    this.removeAllListeners();
+  }
+
+  private async startOne(kind: 'audio' | 'video'): Promise<void> {
+    try {
+      const stream = await getUserMedia(kind === 'audio' ? { audio: this.audioConstraints() } : { video: this.videoConstraints() });
+      this.adopt(stream);
+    } catch (error) {
+      this.report(error, kind === 'audio' ? 'microphone' : 'camera');
+    }
+  }
+
+  /** Takes the tracks of a fresh stream, replacing (and stopping) older ones of the same kind. */
+  private adopt(stream: MediaStream): void {
+    if (this.released) {
+      stream.getTracks().forEach((t) => t.stop());
+      return;
+    }
+    for (const track of stream.getTracks()) {
+      if (track.kind === 'audio') {
+        if (this.microphone) this.dropTrack(this.microphone);
+        this.microphone = track;
+        track.enabled = this.microphoneOn;
+        this.stream.addTrack(track);
+        this.emit('track', { kind: 'audio', track });
+      } else {
+        if (this.camera) this.dropTrack(this.camera);
+        this.camera = track;
+        if (this.screen === null) {
+          this.stream.addTrack(track);
+          this.emit('track', { kind: 'video', track });
+        }
+      }
+    }
+    this.emitChange();
+  }
+
+  private dropTrack(track: MediaStreamTrack): void {
+    track.stop();
+    this.stream.removeTrack(track);
+  }
+
+  private report(error: unknown, what: 'microphone' | 'camera' | 'screen'): void {
+    const name = error instanceof DOMException ? error.name : '';
+    // The user closing the screen picker is a choice, not an error.
+    if (what === 'screen' && name === 'NotAllowedError') return;
+    const denied = name === 'NotAllowedError' || name === 'SecurityError';
+    this.emit('error', new CallError(
+      denied ? 'media-denied' : 'media-unavailable',
+      denied
+        ? `access to the ${what} was denied; allow it in the browser's site settings`
+        : `the ${what} is not available (${name || 'unknown error'}); it may be missing or in use by another app`,
+      { cause: error },
+    ));
+  }
+
+  private audioConstraints(): MediaTrackConstraints | boolean {
+    const base = typeof this.options.audio === 'object' ? this.options.audio : {};
+    return this.audioDeviceId === undefined ? (Object.keys(base).length > 0 ? base : true) : { ...base, deviceId: { exact: this.audioDeviceId } };
+  }
+
+  private videoConstraints(): MediaTrackConstraints | boolean {
+    const base = typeof this.options.video === 'object' ? this.options.video : {};
+    return this.videoDeviceId === undefined ? (Object.keys(base).length > 0 ? base : true) : { ...base, deviceId: { exact: this.videoDeviceId } };
+  }
+
+  private emitChange(): void {
+    this.emit('change', this.state);
+  }
+}
+
+function getUserMedia(constraints: MediaStreamConstraints): Promise<MediaStream> {
+  if (!navigator.mediaDevices?.getUserMedia) {
+    return Promise.reject(new DOMException('getUserMedia needs a secure context (https or localhost)', 'NotSupportedError'));
+  }
+  return navigator.mediaDevices.getUserMedia(constraints);
+}

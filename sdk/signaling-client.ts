@@ -1,0 +1,488 @@
+/**
+ * The signaling client: one WebSocket to the server, kept alive and taken back after a drop.
+ *
+ * - Speaks `p2p-call.v1`; every frame from the server is validated by protocol.ts.
+ * - Detects a dead socket with app-level ping/pong, reconnects with exponential backoff and
+ *   jitter, and takes its seat back with the `resume` value (kept in sessionStorage per room,
+ *   so a page reload resumes the same seat instead of meeting `room-full`).
+ * - Queues outgoing signals while reconnecting and flushes them in order after `joined`.
+ */
+import { CallError } from './errors.js';
+import { Emitter } from './emitter.js';
+import {
+  CloseCode,
+  HEALTH_PATH,
+  PROTOCOL_V1,
+  SIGNALING_PATH,
+  parseFrame,
+  parseServerMessage,
+  type ClientMessage,
+  type JoinedMessage,
+  type PeerLeftReason,
+  type SignalData,
+} from './protocol.js';
+
+export type SignalingState = 'idle' | 'connecting' | 'joined' | 'reconnecting' | 'closed';
+
+export interface ReconnectOptions {
+  /** First delay before reconnecting, in milliseconds. */
+  initialDelayMs?: number;
+  /** Upper bound of one delay. */
+  maxDelayMs?: number;
+  /** Growth of the delay per failed attempt. */
+  factor?: number;
+  /** Fraction of each delay that is randomised (0–1), so clients of a restarted server spread out. */
+  jitter?: number;
+  /** Attempts before giving up with `server-unreachable`. */
+  maxAttempts?: number;
+}
+
+/** The part of the Web Storage API the client uses, so tests and Node can pass their own. */
+export type ResumeStorage = Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>;
+
+export interface SignalingClientOptions {
+  /** `ws:`/`wss:` URL of the server's WebSocket endpoint, e.g. `wss://calls.example.com/ws`. */
+  url: string;
+  room: string;
+  /** Join token (JWT) when the server requires one. */
+  token?: string;
+  /** Period of the app-level ping. */
+  pingIntervalMs?: number;
+  /** A socket whose pong does not arrive within this time is treated as dead. */
+  pongTimeoutMs?: number;
+  /** How long the first connection may take to reach `joined`. */
+  connectTimeoutMs?: number;
+  reconnect?: ReconnectOptions;
+  /** Where the resume value survives a page reload; `null` keeps it in memory only. */
+  storage?: ResumeStorage | null;
+  /** A WebSocket implementation (for Node: `ws`); defaults to the global one. */
+  WebSocket?: typeof WebSocket;
+  /** Used to diagnose a refused handshake via `/healthz`; defaults to the global one. */
+  fetch?: typeof fetch;
+  /** At most this many outgoing signals wait while reconnecting; the oldest are dropped past it. */
+  maxQueuedSignals?: number;
+}
+
+export interface SignalingEvents {
+  [name: string]: unknown;
+  state: { state: SignalingState; previous: SignalingState };
+  /** A seat was granted: `resumed` when it is the same seat taken back. */
+  joined: { message: JoinedMessage; resumed: boolean };
+  'peer-joined': { peerId: string };
+  'peer-left': { peerId: string; reason: PeerLeftReason };
+  'peer-disconnected': { peerId: string };
+  'peer-reconnected': { peerId: string };
+  signal: { from: string; data: SignalData };
+  /** Non-fatal problems (e.g. `peer-absent`, `rate-limited`) and, last, the fatal one. */
+  error: CallError;
+}
+
+const DEFAULT_RECONNECT: Required<ReconnectOptions> = {
+  initialDelayMs: 250,
+  maxDelayMs: 8_000,
+  factor: 2,
+  jitter: 0.5,
+  maxAttempts: 12,
+};
+
+const DEFAULTS = {
+  pingIntervalMs: 10_000,
+  pongTimeoutMs: 5_000,
+  connectTimeoutMs: 10_000,
+  maxQueuedSignals: 256,
+};
+
+export class SignalingClient extends Emitter<SignalingEvents> {
+  private _state: SignalingState = 'idle';
+  private socket: WebSocket | undefined;
+  private resumeValue: string | undefined;
+  private joinedMessage: JoinedMessage | undefined;
+  /** Whether the socket in hand has ever reached `joined` in this client's life. */
+  private everJoined = false;
+  /** Whether this client held a seat before the current socket (so a fresh seat means a new session). */
+  private hadSeatBefore = false;
+  /** Whether the pending `join` carries a resume value (so its `joined` is the same seat). */
+  private joinSentResume = false;
+  private attempts = 0;
+  private queue: SignalData[] = [];
+  private timers = new Set<ReturnType<typeof setTimeout>>();
+  private pingTimer: ReturnType<typeof setInterval> | undefined;
+  private pongTimer: ReturnType<typeof setTimeout> | undefined;
+  private connectWaiter: { resolve(message: JoinedMessage): void; reject(error: CallError): void } | undefined;
+  private readonly options: Required<Omit<SignalingClientOptions, 'token' | 'reconnect' | 'storage' | 'WebSocket' | 'fetch'>> & {
+    token: string | undefined;
+    reconnect: Required<ReconnectOptions>;
+    storage: ResumeStorage | null;
+    WebSocket: typeof WebSocket;
+    fetch: typeof fetch | undefined;
+  };
+
+  constructor(options: SignalingClientOptions) {
+    super();
+    const WebSocketImpl = options.WebSocket ?? globalThis.WebSocket;
+    if (WebSocketImpl === undefined) throw new TypeError('SignalingClient: no WebSocket implementation; pass options.WebSocket');
+    this.options = {
+      ...DEFAULTS,
+      ...definedOnly(options),
+      url: options.url,
+      room: options.room,
+      token: options.token,
+      reconnect: { ...DEFAULT_RECONNECT, ...definedOnly(options.reconnect ?? {}) },
+      storage: options.storage === undefined ? defaultStorage() : options.storage,
+      WebSocket: WebSocketImpl,
+      fetch: options.fetch ?? globalThis.fetch?.bind(globalThis),
+    };
+    this.resumeValue = this.readStoredResume();
+  }
+
+  get state(): SignalingState {
+    return this._state;
+  }
+
+  /** The latest `joined` (peerId, polite, iceServers…), once seated. */
+  get joined(): JoinedMessage | undefined {
+    return this.joinedMessage;
+  }
+
+  /** Connects and takes a seat; resolves with the first `joined`, rejects with a fatal {@link CallError}. */
+  connect(): Promise<JoinedMessage> {
+    if (this._state === 'joined' && this.joinedMessage) return Promise.resolve(this.joinedMessage);
+    if (this._state === 'closed') return Promise.reject(new CallError('not-joined', 'this client was closed; create a new one'));
+    return new Promise((resolve, reject) => {
+      this.connectWaiter = { resolve, reject };
+      if (this._state === 'idle') {
+        this.setState('connecting');
+        this.openSocket();
+        this.later(() => {
+          if (!this.everJoined) this.fail(new CallError('timeout', 'the signaling server did not seat us in time'));
+        }, this.options.connectTimeoutMs);
+      }
+    });
+  }
+
+  /** Relays `data` to the other peer; queued while reconnecting and sent in order after `joined`. */
+  send(data: SignalData): void {
+    if (this._state === 'closed') return;
+    if (this._state === 'joined' && this.socket?.readyState === 1) {
+      this.write({ type: 'signal', data });
+      return;
+    }
+    this.queue.push(data);
+    if (this.queue.length > this.options.maxQueuedSignals) this.queue.shift();
+  }
+
+  /** Hangs up: frees the seat at once (the other side hears `peer-left` `hangup`) and closes. */
+  leave(): void {
+    if (this._state === 'closed') return;
+    if (this._state === 'joined') this.write({ type: 'leave' });
+    this.forgetResume();
+    this.shutdown(CloseCode.normal);
+  }
+
+  /** Closes without `leave`: the server holds the seat for its grace period (e.g. page unload). */
+  close(): void {
+    if (this._state === 'closed') return;
+    this.shutdown(CloseCode.normal);
+  }
+
+  /** Test hook and recovery aid: treat the current socket as dead now and reconnect. */
+  reconnectNow(): void {
+    if (this._state === 'joined' || this._state === 'connecting') this.dropSocket();
+  }
+
+  private openSocket(): void {
+    const { WebSocket: WebSocketImpl, url } = this.options;
+    let socket: WebSocket;
+    try {
+      socket = new WebSocketImpl(url, PROTOCOL_V1);
+    } catch (error) {
+      this.fail(new CallError('server-unreachable', `invalid signaling URL ${url}`, { cause: error }));
+      return;
+    }
+    this.socket = socket;
+    let opened = false;
+    socket.onopen = () => {
+      opened = true;
+      this.joinSentResume = this.resumeValue !== undefined;
+      this.write({
+        type: 'join',
+        room: this.options.room,
+        ...(this.resumeValue !== undefined ? { resume: this.resumeValue } : {}),
+        ...(this.resumeValue === undefined && this.options.token !== undefined ? { token: this.options.token } : {}),
+      });
+    };
+    socket.onmessage = (event: MessageEvent) => {
+      if (this.socket === socket) this.receive(event.data);
+    };
+    socket.onclose = (event: CloseEvent) => {
+      if (this.socket === socket) this.socketClosed(event.code, opened);
+    };
+    socket.onerror = () => {
+      // The close event that follows carries what we act on.
+    };
+  }
+
+  private receive(raw: unknown): void {
+    if (typeof raw !== 'string') return;
+    const frame = parseFrame(raw);
+    const parsed = frame.ok ? parseServerMessage(frame.value) : frame;
+    if (!parsed.ok) return; // A newer server may add types; nothing else sends us frames.
+    const message = parsed.message;
+    this.armPongTimer(false);
+    switch (message.type) {
+      case 'joined':
+        return this.seated(message);
+      case 'peer-joined':
+      case 'peer-disconnected':
+      case 'peer-reconnected':
+        return this.emit(message.type, { peerId: message.peerId });
+      case 'peer-left':
+        return this.emit('peer-left', { peerId: message.peerId, reason: message.reason });
+      case 'signal':
+        return this.emit('signal', { from: message.from, data: message.data });
+      case 'pong':
+        return;
+      case 'error':
+        return this.serverError(message.code, message.message, message.retryAfterMs);
+      default:
+        return assertNever(message);
+    }
+  }
+
+  private seated(message: JoinedMessage): void {
+    const resumed = this.joinSentResume;
+    this.joinedMessage = message;
+    this.everJoined = true;
+    this.attempts = 0;
+    this.storeResume(message.resume);
+    // Signals queued for a seat we no longer hold belong to the old session: drop them.
+    const queued = resumed || !this.hadSeatBefore ? this.queue : [];
+    this.queue = [];
+    this.hadSeatBefore = true;
+    this.joinSentResume = false;
+    this.setState('joined');
+    this.startPing();
+    for (const data of queued) this.write({ type: 'signal', data });
+    this.emit('joined', { message, resumed });
+    const waiter = this.connectWaiter;
+    this.connectWaiter = undefined;
+    waiter?.resolve(message);
+  }
+
+  private serverError(code: string, text: string, retryAfterMs: number | undefined): void {
+    switch (code) {
+      case 'invalid-resume':
+        // The seat is gone (grace over, server restarted): join afresh, with the token.
+        this.forgetResume();
+        this.joinSentResume = false;
+        this.write({ type: 'join', room: this.options.room, ...(this.options.token !== undefined ? { token: this.options.token } : {}) });
+        return;
+      case 'room-full':
+      case 'unauthorized':
+      case 'server-busy':
+        if (this._state !== 'joined') {
+          this.fail(new CallError(code, text, retryAfterMs === undefined ? {} : { retryAfterMs }));
+          return;
+        }
+        break;
+      case 'session-replaced':
+        this.fail(new CallError(code, 'the call continued in another tab or window'));
+        return;
+      case 'server-shutdown':
+        return; // Close 1001 follows; we reconnect then.
+      case 'already-joined':
+        return;
+    }
+    this.emit('error', new CallError(code, text, { fatal: false, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) }));
+  }
+
+  private socketClosed(code: number, opened: boolean): void {
+    this.socket = undefined;
+    this.stopPing();
+    if (this._state === 'closed') return;
+    if (code === CloseCode.sessionReplaced) {
+      this.fail(new CallError('session-replaced', 'the call continued in another tab or window'));
+    } else if (code === CloseCode.policyViolation || code === CloseCode.messageTooBig) {
+      this.fail(new CallError('invalid-message', `the server closed the connection (${code}): a bug to report`, { fatal: true }));
+    } else if (!opened && !this.everJoined) {
+      void this.diagnoseRefusal();
+    } else {
+      this.scheduleReconnect();
+    }
+  }
+
+  /** Browsers hide why a handshake failed; `/healthz` tells an unreachable server from a version mismatch. */
+  private async diagnoseRefusal(): Promise<void> {
+    const healthUrl = healthUrlFor(this.options.url);
+    let protocols: unknown;
+    try {
+      const response = await this.options.fetch?.(healthUrl, { cache: 'no-store' });
+      protocols = response?.ok ? ((await response.json()) as { protocols?: unknown }).protocols : undefined;
+    } catch {
+      protocols = undefined;
+    }
+    if (this._state === 'closed') return;
+    if (Array.isArray(protocols) && !protocols.includes(PROTOCOL_V1)) {
+      this.fail(new CallError('unsupported-protocol', `the server speaks ${protocols.join(', ')}, this client ${PROTOCOL_V1}`));
+    } else if (Array.isArray(protocols)) {
+      this.fail(new CallError('server-unreachable', 'the server refused the connection (origin not allowed or at capacity)'));
+    } else {
+      this.fail(new CallError('server-unreachable', `cannot reach the call server at ${this.options.url}`));
+    }
+  }
+
+  private scheduleReconnect(): void {
+    const { initialDelayMs, maxDelayMs, factor, jitter, maxAttempts } = this.options.reconnect;
+    if (this.attempts >= maxAttempts) {
+      this.fail(new CallError('server-unreachable', `lost the call server and could not reconnect after ${maxAttempts} attempts`));
+      return;
+    }
+    this.setState('reconnecting');
+    const base = Math.min(maxDelayMs, initialDelayMs * factor ** this.attempts);
+    const delay = base * (1 - jitter * Math.random());
+    this.attempts++;
+    this.later(() => {
+      if (this._state === 'reconnecting') this.openSocket();
+    }, delay);
+  }
+
+  /** Forgets the current socket without waiting for its close (a dead TCP path may never close). */
+  private dropSocket(): void {
+    const socket = this.socket;
+    if (socket === undefined) return;
+    this.socket = undefined;
+    socket.onopen = socket.onmessage = socket.onclose = socket.onerror = null;
+    try {
+      socket.close();
+    } catch {
+      // Already closing.
+    }
+    this.socketClosed(1006, true);
+  }
+
+  private startPing(): void {
+    this.stopPing();
+    this.pingTimer = setInterval(() => {
+      this.write({ type: 'ping' });
+      this.armPongTimer(true);
+    }, this.options.pingIntervalMs);
+  }
+
+  /** Armed when a ping goes out; any frame from the server proves the socket alive and disarms it. */
+  private armPongTimer(arm: boolean): void {
+    if (this.pongTimer !== undefined) clearTimeout(this.pongTimer);
+    this.pongTimer = arm ? setTimeout(() => this.dropSocket(), this.options.pongTimeoutMs) : undefined;
+  }
+
+  private stopPing(): void {
+    clearInterval(this.pingTimer);
+    this.pingTimer = undefined;
+    this.armPongTimer(false);
+  }
+
+  private write(message: ClientMessage): void {
+    if (this.socket?.readyState === 1) this.socket.send(JSON.stringify(message));
+  }
+
+  private fail(error: CallError): void {
+    if (this._state === 'closed') return;
+    // Settle connect() first: listeners of 'error' may close this client.
+    const waiter = this.connectWaiter;
+    this.connectWaiter = undefined;
+    waiter?.reject(error);
+    this.emit('error', error);
+    if (error.code === 'session-replaced' || error.code === 'room-full' || error.code === 'unauthorized') this.forgetResume();
+    this.shutdown(CloseCode.normal);
+  }
+
+  private shutdown(code: number): void {
+    const socket = this.socket;
+    this.socket = undefined;
+    this.stopPing();
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    this.queue = [];
+    if (socket) {
+      socket.onopen = socket.onmessage = socket.onclose = socket.onerror = null;
+      try {
+        socket.close(code);
+      } catch {
+        // Already closed.
+      }
+    }
+    this.setState('closed');
+    const waiter = this.connectWaiter;
+    this.connectWaiter = undefined;
+    waiter?.reject(new CallError('not-joined', 'the signaling client was closed'));
+  }
+
+  private later(fn: () => void, ms: number): void {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      fn();
+    }, ms);
+    this.timers.add(timer);
+  }
+
+  private setState(next: SignalingState): void {
+    const previous = this._state;
+    if (previous === next) return;
+    this._state = next;
+    this.emit('state', { state: next, previous });
+  }
+
+  private get storageKey(): string {
+    return `p2p-call:resume:${this.options.url}#${this.options.room}`;
+  }
+
+  private readStoredResume(): string | undefined {
+    try {
+      return this.options.storage?.getItem(this.storageKey) ?? undefined;
+    } catch {
+      return undefined; // Storage can throw in sandboxed iframes.
+    }
+  }
+
+  private storeResume(value: string): void {
+    this.resumeValue = value;
+    try {
+      this.options.storage?.setItem(this.storageKey, value);
+    } catch {
+      // Memory only, then.
+    }
+  }
+
+  private forgetResume(): void {
+    this.resumeValue = undefined;
+    try {
+      this.options.storage?.removeItem(this.storageKey);
+    } catch {
+      // Nothing stored.
+    }
+  }
+}
+
+/** `ws://host/ws` → `http://host/healthz` (and wss → https). */
+export function healthUrlFor(wsUrl: string): string {
+  const url = new URL(wsUrl);
+  url.protocol = url.protocol === 'wss:' ? 'https:' : 'http:';
+  url.pathname = url.pathname.endsWith(SIGNALING_PATH) ? url.pathname.slice(0, -SIGNALING_PATH.length) + HEALTH_PATH : HEALTH_PATH;
+  url.search = '';
+  return url.toString();
+}
+
+function defaultStorage(): ResumeStorage | null {
+  try {
+    return globalThis.sessionStorage ?? null;
+  } catch {
+    return null;
+  }
+}
+
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+function assertNever(value: never): never {
+  throw new Error(`unhandled message ${JSON.stringify(value)}`);
+}

@@ -1,0 +1,109 @@
+// A @web/test-runner plugin that lets browser tests start, restart and stop real signaling
+// servers (a browser cannot do that itself), and cut their TCP connections like a network
+// failure would. Servers are addressed by the id the command returns.
+import { createServer } from 'node:http';
+import { WebSocketServer } from 'ws';
+import { createSignalingServer } from '../dist/server/index.js';
+
+/**
+ * Servers that misbehave on purpose, for the SDK's error paths:
+ * - `future`: speaks only p2p-call.v9 (426 at upgrade, /healthz lists v9);
+ * - `silent`: accepts the WebSocket and never answers.
+ */
+async function startImpostor(kind) {
+  const http = createServer((req, res) => {
+    if (req.url === '/healthz') {
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Access-Control-Allow-Origin': '*' });
+      res.end(JSON.stringify({ ok: true, protocols: kind === 'future' ? ['p2p-call.v9'] : ['p2p-call.v1'] }));
+    } else {
+      res.writeHead(404).end();
+    }
+  });
+  const wss = new WebSocketServer({ noServer: true, handleProtocols: (offered) => [...offered][0] ?? false });
+  http.on('upgrade', (req, socket, head) => {
+    if (kind === 'future') {
+      socket.end('HTTP/1.1 426 Upgrade Required\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, () => {});
+  });
+  await new Promise((resolve) => http.listen(0, '127.0.0.1', resolve));
+  const { port } = http.address();
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    close: async () => {
+      for (const client of wss.clients) client.terminate();
+      wss.close();
+      http.closeAllConnections();
+      await new Promise((resolve) => http.close(resolve));
+    },
+  };
+}
+
+export function signalingServerPlugin() {
+  /** @type {Map<string, {server: any, options: any, port: number, sockets: Set<import('node:net').Socket>}>} */
+  const servers = new Map();
+  let nextId = 1;
+
+  async function start(options, port = 0) {
+    const server = createSignalingServer({ host: '127.0.0.1', logLevel: 'silent', ...options, port });
+    const sockets = new Set();
+    server.httpServer.on('connection', (socket) => {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+    });
+    const url = await server.listen();
+    return { server, sockets, url, port: Number(new URL(url).port) };
+  }
+
+  return {
+    name: 'p2p-call-signaling-server',
+    async executeCommand({ command, payload }) {
+      switch (command) {
+        case 'signaling-start': {
+          const id = String(nextId++);
+          const running = await start(payload?.options ?? {});
+          servers.set(id, { ...running, options: payload?.options ?? {} });
+          return { id, url: running.url, wsUrl: `ws://127.0.0.1:${running.port}/ws` };
+        }
+        case 'signaling-stop': {
+          const entry = servers.get(payload.id);
+          servers.delete(payload.id);
+          await entry?.server.close();
+          return true;
+        }
+        case 'signaling-restart': {
+          // Same port, fresh process state: every seat and resume value is forgotten.
+          const entry = servers.get(payload.id);
+          for (const socket of entry.sockets) socket.destroy();
+          await entry.server.close();
+          const running = await start(entry.options, entry.port);
+          servers.set(payload.id, { ...running, options: entry.options });
+          return true;
+        }
+        case 'signaling-cut': {
+          // Destroys every TCP connection without a close frame: what a network failure does.
+          const entry = servers.get(payload.id);
+          const count = entry.sockets.size;
+          for (const socket of entry.sockets) socket.destroy();
+          return count;
+        }
+        case 'impostor-start': {
+          const id = String(nextId++);
+          const impostor = await startImpostor(payload.kind);
+          servers.set(id, { server: impostor, sockets: new Set(), options: {}, port: impostor.port });
+          return { id, url: impostor.url, wsUrl: `ws://127.0.0.1:${impostor.port}/ws` };
+        }
+        case 'signaling-stats':
+          return servers.get(payload.id)?.server.stats() ?? null;
+        default:
+          return undefined;
+      }
+    },
+    async serverStop() {
+      await Promise.all([...servers.values()].map((entry) => entry.server.close()));
+      servers.clear();
+    },
+  };
+}

@@ -1,0 +1,68 @@
+import { expect } from '@open-wc/testing';
+import {
+  cleanUp, connectedPair, framesDecoded, iceUfrag, nextEvent, peerConnection, recordSignaling,
+  serverCommand, startServer, stateReached, until,
+} from './call-helpers.js';
+
+afterEach(cleanUp);
+
+describe('Call recovery', () => {
+  it('keeps media flowing while the signaling socket is cut, resumes its seat, and renegotiates after', async () => {
+    const server = await startServer({ reconnectGraceMs: 10_000 });
+    const { a, b } = await connectedPair(server, { signaling: { reconnect: { initialDelayMs: 50 } } });
+    const [peerA, peerB] = [a.peerId, b.peerId];
+    const seenA = recordSignaling(a);
+    const cut = await serverCommand<number>('signaling-cut', server);
+    expect(cut).to.be.greaterThan(1);
+    // Media is peer-to-peer: frames keep coming while signaling is down or resuming.
+    await framesDecoded(b.remoteStream!);
+    await until(() => seenA.includes('reconnecting') && a.signalingState === 'joined' && b.signalingState === 'joined', 'both resume');
+    expect(a.peerId).to.equal(peerA);
+    expect(b.peerId).to.equal(peerB);
+    expect(a.state).to.equal('connected');
+
+    const before = iceUfrag(peerConnection(b).currentRemoteDescription);
+    a.restartIce();
+    await until(() => {
+      const now = iceUfrag(peerConnection(b).currentRemoteDescription);
+      return now !== undefined && now !== before && peerConnection(a).signalingState === 'stable';
+    }, 'the ICE restart offer/answer went through the resumed signaling');
+    await stateReached(a, 'connected');
+    await framesDecoded(a.remoteStream!);
+  });
+
+  it('comes back after the signaling server restarts: new seats, same media, working signaling', async () => {
+    const server = await startServer();
+    const { a, b } = await connectedPair(server, { signaling: { reconnect: { initialDelayMs: 50 } } });
+    const oldPeerA = a.peerId;
+    const pcA = peerConnection(a);
+    await serverCommand('signaling-restart', server);
+    await until(() => a.signalingState === 'joined' && b.signalingState === 'joined' && a.peerId !== oldPeerA, 'both rejoin the new server');
+    // The running connection was recognised by its session id and kept.
+    expect(peerConnection(a)).to.equal(pcA);
+    await stateReached(a, 'connected');
+    await stateReached(b, 'connected');
+    const message = nextEvent(b, 'message');
+    a.sendMessage('still here');
+    expect((await message).text).to.equal('still here');
+
+    const before = iceUfrag(peerConnection(a).currentRemoteDescription);
+    b.restartIce();
+    await until(() => {
+      const now = iceUfrag(peerConnection(a).currentRemoteDescription);
+      return now !== undefined && now !== before;
+    }, 'signaling works again after the restart');
+    await framesDecoded(b.remoteStream!);
+  });
+
+  it('returns to connected after a forced ICE restart', async () => {
+    const server = await startServer();
+    const { a, b } = await connectedPair(server);
+    const before = iceUfrag(peerConnection(a).localDescription);
+    a.restartIce();
+    await until(() => iceUfrag(peerConnection(a).localDescription) !== before && peerConnection(a).signalingState === 'stable', 'restart negotiated');
+    await stateReached(a, 'connected');
+    await stateReached(b, 'connected');
+    await framesDecoded(b.remoteStream!);
+  });
+});
