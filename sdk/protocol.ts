@@ -225,7 +225,8 @@ export function parseClientMessage(value: unknown): ParseResult<ClientMessage> {
     case 'signal': {
       const data = value['data'];
       if (!isPlainObject(data)) return fail('field "data" must be a JSON object', type);
-      if (exceedsDepth(data, MAX_DATA_DEPTH)) return fail(`field "data" nests deeper than ${MAX_DATA_DEPTH} levels`, type);
+      const problem = relayProblem(data, MAX_DATA_DEPTH);
+      if (problem !== undefined) return fail(`field "data" ${problem}`, type);
       return { ok: true, message: { type, data } };
     }
     case 'leave':
@@ -354,18 +355,22 @@ function copyIceServer(server: IceServer): IceServer {
   return copy;
 }
 
-/** Whether `value` nests objects/arrays deeper than `limit`; iterative, so no input can blow the stack. */
-function exceedsDepth(value: object, limit: number): boolean {
+/**
+ * Why `value` could not be relayed exactly as sent, if it could not: nesting deeper than
+ * `limit` (the re-encoding would overflow the stack) or a number JSON cannot carry (`1e400`
+ * parses to Infinity, which would be re-encoded as `null`). Iterative, so no input can blow
+ * the stack.
+ */
+function relayProblem(value: object, limit: number): string | undefined {
   const stack: Array<[unknown, number]> = [[value, 1]];
   while (stack.length > 0) {
     const [node, depth] = stack.pop() as [unknown, number];
+    if (typeof node === 'number' && !Number.isFinite(node)) return 'holds a number outside the range JSON can carry';
     if (typeof node !== 'object' || node === null) continue;
-    if (depth > limit) return true;
-    for (const child of Object.values(node)) {
-      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
-    }
+    if (depth > limit) return `nests deeper than ${limit} levels`;
+    for (const child of Object.values(node)) stack.push([child, depth + 1]);
   }
-  return false;
+  return undefined;
 }
 
 function truncate(text: string): string {

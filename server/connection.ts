@@ -46,6 +46,8 @@ export interface ConnectionContext {
   rooms: RoomDirectory;
   tokens: JoinTokenVerifier | undefined;
   rateLimit: number;
+  /** A peer that leaves more than this unread in its socket is cut off (as a drop). */
+  maxBufferedBytes: number;
   log: Logger;
 }
 
@@ -77,15 +79,20 @@ export class Connection implements PeerLink {
 
   send(message: ServerMessage): void {
     if (this.socket.readyState !== this.socket.OPEN) return;
-    try {
-      this.socket.send(JSON.stringify(message));
-    } catch (error) {
-      // Only a pathological relayed `data` (e.g. nesting deeper than the stack) can land here.
-      this.context.log.warn({ conn: this.id, err: String(error) }, 'could not send a frame');
+    if (this.socket.bufferedAmount > this.context.maxBufferedBytes) {
+      // It does not read what we send: buffering on its behalf would let one slow peer eat the
+      // server's memory. Cut it off like a dead socket; its seat is held and its queue bounded.
+      this.context.log.warn({ conn: this.id, buffered: this.socket.bufferedAmount }, 'peer does not read; terminating');
+      this.detachSeat();
+      this.closing = true;
+      this.socket.terminate();
+      return;
     }
+    this.socket.send(JSON.stringify(message));
   }
 
   replace(): void {
+    // The seat now belongs to the newer socket: forget it before closing, so it is not dropped.
     this.seat = undefined;
     this.sendError('session-replaced');
     this.close(CloseCode.sessionReplaced, 'session replaced');
@@ -94,16 +101,16 @@ export class Connection implements PeerLink {
   /** The socket is gone: hold its seat for the grace period (unless it was freed by `leave`). */
   handleClose(code: number): void {
     this.closing = true;
-    const seat = this.seat;
-    this.seat = undefined;
-    if (seat !== undefined) this.context.rooms.drop(seat);
-    this.context.log.info({ conn: this.id, code, seated: seat !== undefined, room: seat?.room }, 'connection closed');
+    const room = this.seat?.room;
+    this.detachSeat();
+    this.context.log.info({ conn: this.id, code, room }, 'connection closed');
   }
 
   /** Graceful shutdown of the server. */
   shutdown(): void {
     this.sendError('server-shutdown');
-    this.close(CloseCode.goingAway, 'server shutting down');
+    this.closing = true;
+    this.socket.close(CloseCode.goingAway, 'server shutting down');
   }
 
   private receive(data: WebSocket.RawData, isBinary: boolean): void {
@@ -208,9 +215,20 @@ export class Connection implements PeerLink {
     });
   }
 
+  /**
+   * Closes from our side. The seat is held at once, as for a drop: a peer that does not answer
+   * the close frame would otherwise keep a "live" seat whose signals go nowhere until TCP dies.
+   */
   private close(code: number, reason: string): void {
     this.closing = true;
+    this.detachSeat();
     this.socket.close(code, reason);
+  }
+
+  private detachSeat(): void {
+    const seat = this.seat;
+    this.seat = undefined;
+    if (seat !== undefined) this.context.rooms.drop(seat);
   }
 }
 

@@ -17,12 +17,14 @@ import { ConfigError, resolveOptions, type ResolvedOptions, type SignalingServer
 import { Connection } from './connection.js';
 import { createRequestHandler, refuseUpgrade } from './http.js';
 import { JoinTokenVerifier } from './join-tokens.js';
-import { packageRoot } from './package-root.js';
+import { packageRoot, packageVersion } from './package-root.js';
 import { InMemoryRooms, type RoomDirectory } from './rooms.js';
 import { iceServersFor } from './turn-credentials.js';
 
 /** Seconds a client refused for capacity is told to wait (`Retry-After`). */
 export const BUSY_RETRY_AFTER_S = 5;
+/** A socket may have this many max-size frames unread before it is cut off as too slow. */
+const MAX_BUFFERED_FRAMES = 16;
 /** How long a graceful close waits for clients to acknowledge before cutting them off. */
 const SHUTDOWN_DRAIN_MS = 2_000;
 
@@ -115,18 +117,28 @@ class SignalingServerImpl implements SignalingServer {
   }
 
   private createOwnServer(): HttpServer | HttpsServer {
-    const staticDir = this.options.staticDir ?? join(packageRoot(), 'demo');
-    const handler = createRequestHandler(staticDir);
+    const root = packageRoot();
+    const handler = createRequestHandler({
+      staticDir: this.options.staticDir ?? join(root, 'demo'),
+      bundleDir: this.options.bundleDir ?? join(root, 'dist'),
+      version: packageVersion(root),
+      log: this.log,
+    });
     const listener = (req: IncomingMessage, res: Parameters<typeof handler>[1]) => void handler(req, res);
     if (this.options.tlsCert === undefined || this.options.tlsKey === undefined) return createHttpServer(listener);
     return createHttpsServer({ cert: readPem('tlsCert', this.options.tlsCert), key: readPem('tlsKey', this.options.tlsKey) }, listener);
   }
 
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    // The path as sent, query dropped; never `new URL(req.url)`, which throws on targets like `//`.
+    const path = (req.url ?? '/').split('?')[0];
     if (path !== SIGNALING_PATH) {
       // On an attached server other upgrade paths belong to the host application.
-      if (!this.attached) refuseUpgrade(socket, 404, { error: 'not-found' });
+      if (this.attached) return;
+      // Node removes its own error listener from upgrade sockets: a client that resets
+      // while we answer would otherwise crash the process.
+      socket.on('error', () => socket.destroy());
+      refuseUpgrade(socket, 404, { error: 'not-found' });
       return;
     }
     socket.on('error', () => socket.destroy());
@@ -174,6 +186,7 @@ class SignalingServerImpl implements SignalingServer {
       rooms: this.rooms,
       tokens: this.tokens,
       rateLimit: this.options.rateLimit,
+      maxBufferedBytes: MAX_BUFFERED_FRAMES * this.options.maxPayload,
       log: this.log,
     });
     this.connections.add(connection);

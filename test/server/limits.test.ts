@@ -201,7 +201,7 @@ describe('rate limit: a token bucket per socket (burst twice the rate), drops an
     assert.deepEqual(log.map(describeAnswer), Array.from({ length: 20 }, () => 'pong'));
   });
 
-  test('60 pings at once with rateLimit 10: the burst of 20 is served, then one rate-limited with retryAfterMs and ref', async (t) => {
+  test('60 pings at once with rateLimit 10: the burst of 20 is served, then one rate-limited with retryAfterMs', async (t) => {
     const { wsUrl } = await serverFor(t, { rateLimit: 10 });
     const client = await clientFor(t, wsUrl);
     const log = arrivals(client);
