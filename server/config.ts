@@ -48,6 +48,8 @@ export interface SignalingServerOptions {
   server?: HttpServer;
   /** Directory served at `/` (the demo). */
   staticDir?: string;
+  /** Directory holding the script-tag bundles `p2p-call.js` and `p2p-call.iife.js`; default `<package>/dist`. */
+  bundleDir?: string;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -78,6 +80,7 @@ export interface ResolvedOptions {
   logger: Logger | undefined;
   server: HttpServer | undefined;
   staticDir: string | undefined;
+  bundleDir: string | undefined;
 }
 
 export const DEFAULTS = {
@@ -129,6 +132,7 @@ export function resolveOptions(options: SignalingServerOptions = {}): ResolvedOp
     logger: options.logger,
     server: options.server,
     staticDir: options.staticDir,
+    bundleDir: options.bundleDir,
   };
   if ((resolved.tlsCert === undefined) !== (resolved.tlsKey === undefined)) {
     throw new ConfigError('tlsCert and tlsKey must be given together');
