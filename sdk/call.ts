@@ -64,6 +64,9 @@ export interface CallEvents {
   error: CallError;
 }
 
+/** Chat messages kept while the data channel is not open yet. */
+const MAX_CHANNEL_BACKLOG = 50;
+
 const DEFAULTS = {
   iceTimeoutMs: 20_000,
   disconnectedTimeoutMs: 2_000,
@@ -90,6 +93,8 @@ export class Call extends Emitter<CallEvents> {
   private statsTimer: ReturnType<typeof setInterval> | undefined;
   private joining: Promise<void> | undefined;
   private cleanups: Array<() => void> = [];
+  /** Chat written before the data channel opened; sent when it does. */
+  private channelBacklog: ChannelMessage[] = [];
 
   constructor(options: CallOptions) {
     super();
@@ -181,9 +186,10 @@ export class Call extends Emitter<CallEvents> {
     if (text.length > MAX_CHAT_LENGTH) {
       throw new CallError('message-too-long', `a message may have at most ${MAX_CHAT_LENGTH} characters`, { fatal: false });
     }
-    if (!this.session?.sendChannel({ t: 'chat', text })) {
+    if (this.remotePeerId === undefined || this.session === undefined) {
       throw new CallError('not-joined', 'nobody is connected to receive the message', { fatal: false });
     }
+    this.sendOnChannel({ t: 'chat', text });
   }
 
   // -------------------------------------------------------------------------------------------
@@ -374,7 +380,10 @@ export class Call extends Emitter<CallEvents> {
     session.on('connection-state', () => this.connectionChanged(session));
     session.on('ice-state', () => this.connectionChanged(session));
     session.on('remote-track', () => this.emit('remote-stream', session.remoteStream));
-    session.on('channel-open', () => this.sendMeta());
+    session.on('channel-open', () => {
+      this.sendMeta();
+      for (const message of this.channelBacklog.splice(0)) session.sendChannel(message);
+    });
     session.on('channel-message', (message) => this.channelMessage(message));
     session.on('problem', (error) => this.emit('error', new CallError('invalid-message', 'a signal from the other side could not be applied', { cause: error, fatal: false })));
     this.armIceTimer();
@@ -389,6 +398,7 @@ export class Call extends Emitter<CallEvents> {
     this.iceTimer = this.disconnectedTimer = this.statsTimer = undefined;
     this.session?.close();
     this.session = undefined;
+    this.channelBacklog = [];
   }
 
   private connectionChanged(session: PeerSession): void {
@@ -463,6 +473,13 @@ export class Call extends Emitter<CallEvents> {
       default:
         return assertNever(message);
     }
+  }
+
+  /** Sends now, or once the data channel opens (messages written just as the call connects). */
+  private sendOnChannel(message: ChannelMessage): void {
+    if (this.session?.sendChannel(message)) return;
+    this.channelBacklog.push(message);
+    if (this.channelBacklog.length > MAX_CHANNEL_BACKLOG) this.channelBacklog.shift();
   }
 
   private sendMeta(): void {

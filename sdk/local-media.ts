@@ -19,6 +19,11 @@ export interface LocalMediaOptions {
   muted?: boolean;
   /** Join with the camera off (no camera is opened until it is turned on). */
   cameraOff?: boolean;
+  /**
+   * Tracks already opened (e.g. by a lobby's self-preview) to use instead of asking again. The
+   * call takes them over and stops them when it ends.
+   */
+  stream?: MediaStream;
 }
 
 export interface LocalMediaEvents {
@@ -72,6 +77,13 @@ export class LocalMedia extends Emitter<LocalMediaEvents> {
   async start(): Promise<void> {
     const wantAudio = this.options.audio !== false;
     const wantVideo = this.cameraWanted;
+    const given = this.options.stream;
+    if (given !== undefined) {
+      const tracks = given.getTracks().filter((t) => t.readyState === 'live' && (t.kind === 'audio' ? wantAudio : wantVideo));
+      for (const track of given.getTracks()) if (!tracks.includes(track)) track.stop();
+      this.adopt(new MediaStream(tracks));
+      return;
+    }
     if (!wantAudio && !wantVideo) return;
     try {
       const stream = await getUserMedia({ audio: wantAudio && this.audioConstraints(), video: wantVideo && this.videoConstraints() });

@@ -13,6 +13,7 @@ import {
   CloseCode,
   HEALTH_PATH,
   PROTOCOL_V1,
+  ROOM_ID_PATTERN,
   SIGNALING_PATH,
   parseFrame,
   parseServerMessage,
@@ -77,6 +78,13 @@ export interface SignalingEvents {
   error: CallError;
 }
 
+/**
+ * Resume values held by live clients in this document. A stored value another client here is
+ * using is not ours to take (two calls for one room in one page); after a reload the set is
+ * empty again, so the reloaded page takes its seat back.
+ */
+const resumesInUse = new Set<string>();
+
 const DEFAULT_RECONNECT: Required<ReconnectOptions> = {
   initialDelayMs: 250,
   maxDelayMs: 8_000,
@@ -108,6 +116,7 @@ export class SignalingClient extends Emitter<SignalingEvents> {
   private timers = new Set<ReturnType<typeof setTimeout>>();
   private pingTimer: ReturnType<typeof setInterval> | undefined;
   private pongTimer: ReturnType<typeof setTimeout> | undefined;
+  private seatTimer: ReturnType<typeof setTimeout> | undefined;
   private connectWaiter: { resolve(message: JoinedMessage): void; reject(error: CallError): void } | undefined;
   private readonly options: Required<Omit<SignalingClientOptions, 'token' | 'reconnect' | 'storage' | 'WebSocket' | 'fetch'>> & {
     token: string | undefined;
@@ -148,6 +157,12 @@ export class SignalingClient extends Emitter<SignalingEvents> {
   connect(): Promise<JoinedMessage> {
     if (this._state === 'joined' && this.joinedMessage) return Promise.resolve(this.joinedMessage);
     if (this._state === 'closed') return Promise.reject(new CallError('not-joined', 'this client was closed; create a new one'));
+    if (!ROOM_ID_PATTERN.test(this.options.room)) {
+      // Refused here rather than by the server, so the caller hears why at once.
+      const error = new CallError('invalid-message', `room "${this.options.room}" must be 1-64 of A-Z a-z 0-9 _ -`, { fatal: true });
+      this.fail(error);
+      return Promise.reject(error);
+    }
     return new Promise((resolve, reject) => {
       this.connectWaiter = { resolve, reject };
       if (this._state === 'idle') {
@@ -203,6 +218,8 @@ export class SignalingClient extends Emitter<SignalingEvents> {
     let opened = false;
     socket.onopen = () => {
       opened = true;
+      // A socket that opens but never seats us is as good as dead: try the next one.
+      this.seatTimer = setTimeout(() => this.dropSocket(), this.options.connectTimeoutMs);
       this.joinSentResume = this.resumeValue !== undefined;
       this.write({
         type: 'join',
@@ -250,6 +267,7 @@ export class SignalingClient extends Emitter<SignalingEvents> {
   }
 
   private seated(message: JoinedMessage): void {
+    clearTimeout(this.seatTimer);
     const resumed = this.joinSentResume;
     this.joinedMessage = message;
     this.everJoined = true;
@@ -297,6 +315,7 @@ export class SignalingClient extends Emitter<SignalingEvents> {
   }
 
   private socketClosed(code: number, opened: boolean): void {
+    clearTimeout(this.seatTimer);
     this.socket = undefined;
     this.stopPing();
     if (this._state === 'closed') return;
@@ -399,6 +418,7 @@ export class SignalingClient extends Emitter<SignalingEvents> {
     const socket = this.socket;
     this.socket = undefined;
     this.stopPing();
+    clearTimeout(this.seatTimer);
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
     this.queue = [];
@@ -410,6 +430,7 @@ export class SignalingClient extends Emitter<SignalingEvents> {
         // Already closed.
       }
     }
+    if (this.resumeValue !== undefined) resumesInUse.delete(this.resumeValue);
     this.setState('closed');
     const waiter = this.connectWaiter;
     this.connectWaiter = undefined;
@@ -436,14 +457,20 @@ export class SignalingClient extends Emitter<SignalingEvents> {
   }
 
   private readStoredResume(): string | undefined {
+    let stored: string | undefined;
     try {
-      return this.options.storage?.getItem(this.storageKey) ?? undefined;
+      stored = this.options.storage?.getItem(this.storageKey) ?? undefined;
     } catch {
       return undefined; // Storage can throw in sandboxed iframes.
     }
+    if (stored === undefined || resumesInUse.has(stored)) return undefined;
+    resumesInUse.add(stored);
+    return stored;
   }
 
   private storeResume(value: string): void {
+    if (this.resumeValue !== undefined) resumesInUse.delete(this.resumeValue);
+    resumesInUse.add(value);
     this.resumeValue = value;
     try {
       this.options.storage?.setItem(this.storageKey, value);
@@ -453,6 +480,7 @@ export class SignalingClient extends Emitter<SignalingEvents> {
   }
 
   private forgetResume(): void {
+    if (this.resumeValue !== undefined) resumesInUse.delete(this.resumeValue);
     this.resumeValue = undefined;
     try {
       this.options.storage?.removeItem(this.storageKey);

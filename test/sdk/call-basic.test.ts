@@ -50,4 +50,36 @@ describe('Call between two peers', () => {
     expect((error as CallError).code).to.equal('room-full');
     expect(third.state).to.equal('error');
   });
+
+  it('connects again when one peer leaves and another joins the same room', async () => {
+    const server = await startServer();
+    const room = uniqueRoom();
+    const a = makeCall(server, room);
+    const b = makeCall(server, room);
+    await a.join();
+    await b.join();
+    await stateReached(a, 'connected');
+    b.hangup();
+    await stateReached(a, 'waiting');
+    const c = makeCall(server, room);
+    const joined = nextEvent(a, 'peer-join');
+    await c.join();
+    expect((await joined).peerId).to.equal(c.peerId);
+    await Promise.all([stateReached(a, 'connected'), stateReached(c, 'connected')]);
+    await Promise.all([framesDecoded(a.remoteStream!), framesDecoded(c.remoteStream!)]);
+  });
+
+  it('connects whichever side joined first, for many come-and-go rounds', async () => {
+    const server = await startServer();
+    const room = uniqueRoom();
+    const stay = makeCall(server, room, { media: { audio: true, video: false } });
+    await stay.join();
+    for (let round = 0; round < 3; round++) {
+      const visitor = makeCall(server, room, { media: { audio: true, video: false } });
+      await visitor.join();
+      await Promise.all([stateReached(stay, 'connected'), stateReached(visitor, 'connected')]);
+      visitor.hangup();
+      await stateReached(stay, 'waiting');
+    }
+  });
 });

@@ -1,6 +1,6 @@
 import { expect } from '@open-wc/testing';
 import { executeServerCommand } from '@web/test-runner-commands';
-import { Call, CallError, SignalingClient } from '../../sdk/index.js';
+import { Call, CallError, type SignalingClient } from '../../sdk/index.js';
 import { cleanUp, makeCall, nextEvent, startServer, stateReached, uniqueRoom, until, type TestServer } from './call-helpers.js';
 
 afterEach(cleanUp);
@@ -93,17 +93,17 @@ describe('Call errors: each typed, none hangs', () => {
     await a.join();
     const resume = (a as unknown as { signaling: SignalingClient }).signaling.joined!.resume;
     const replaced = nextEvent(a, 'error', (e) => e.code === 'session-replaced');
-    const storage = new Map([[`p2p-call:resume:${server.wsUrl}#${room}`, resume]]);
-    const other = new SignalingClient({
-      url: server.wsUrl,
-      room,
-      storage: { getItem: (k) => storage.get(k) ?? null, setItem: (k, v) => void storage.set(k, v), removeItem: (k) => void storage.delete(k) },
-    });
+    // Another tab takes the seat back with the resume value (a raw socket: in this document
+    // the SDK itself refuses to reuse a resume value a live client holds).
     const seat = a.peerId;
-    const joined = await other.connect();
-    expect(joined.peerId).to.equal(seat);
+    const other = new WebSocket(server.wsUrl, 'p2p-call.v1');
+    const joined = new Promise<{ peerId: string }>((resolve) => {
+      other.onmessage = ({ data }) => resolve(JSON.parse(data as string) as { peerId: string });
+    });
+    other.onopen = () => other.send(JSON.stringify({ type: 'join', room, resume }));
+    expect((await joined).peerId).to.equal(seat);
     expect((await replaced).fatal).to.equal(true);
     expect(a.state).to.equal('error');
-    other.leave();
+    other.close();
   });
 });

@@ -1,0 +1,149 @@
+/**
+ * The SDK's SignalingClient from Node (with `ws` as its WebSocket) against the real server:
+ * queueing while reconnecting, in-order flush after resume, resume across a "reload" through
+ * storage, dead-socket detection by ping timeout, and bounded reconnect attempts.
+ */
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { describe, test, type TestContext } from 'node:test';
+import WebSocket, { WebSocketServer } from 'ws';
+import { CallError, SignalingClient, type ResumeStorage, type SignalingClientOptions } from '../../sdk/index.js';
+import { startServer, TestClient } from './helpers.js';
+
+function memoryStorage(): ResumeStorage & { map: Map<string, string> } {
+  const map = new Map<string, string>();
+  return { map, getItem: (k) => map.get(k) ?? null, setItem: (k, v) => void map.set(k, v), removeItem: (k) => void map.delete(k) };
+}
+
+function client(t: TestContext, options: Omit<SignalingClientOptions, 'WebSocket'>): SignalingClient {
+  const c = new SignalingClient({ storage: null, ...options, WebSocket: WebSocket as unknown as typeof globalThis.WebSocket });
+  t.after(() => c.close());
+  return c;
+}
+
+function nextEvent<T>(c: SignalingClient, name: string, predicate: (p: T) => boolean = () => true, timeoutMs = 5000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${name}`)), timeoutMs);
+    const off = c.on(name, (payload: unknown) => {
+      if (!predicate(payload as T)) return;
+      clearTimeout(timer);
+      off();
+      resolve(payload as T);
+    });
+  });
+}
+
+describe('SignalingClient (Node, real server)', () => {
+  test('signals sent while reconnecting are queued and flushed in order after the resumed joined', async (t) => {
+    const server = await startServer({ reconnectGraceMs: 5000 });
+    t.after(() => server.close());
+    const peer = await TestClient.connect(server.wsUrl);
+    t.after(() => peer.close());
+    await peer.join('queue');
+    const c = client(t, { url: server.wsUrl, room: 'queue', reconnect: { initialDelayMs: 20, jitter: 0 } });
+    const first = await c.connect();
+    await peer.next('peer-joined');
+
+    const reconnecting = nextEvent(c, 'state', (s: { state: string }) => s.state === 'reconnecting');
+    c.reconnectNow();
+    await reconnecting;
+    for (let i = 0; i < 10; i++) c.send({ n: i });
+    const rejoined = await nextEvent<{ message: { peerId: string }; resumed: boolean }>(c, 'joined');
+    assert.equal(rejoined.resumed, true);
+    assert.equal(rejoined.message.peerId, first.peerId, 'same seat');
+    for (let i = 0; i < 10; i++) assert.deepEqual((await peer.next('signal')).data, { n: i });
+  });
+
+  test('a new client with the stored resume value takes the same seat back (a page reload)', async (t) => {
+    const server = await startServer({ reconnectGraceMs: 5000 });
+    t.after(() => server.close());
+    const storage = memoryStorage();
+    const before = client(t, { url: server.wsUrl, room: 'reload', storage });
+    const seat = await before.connect();
+    assert.equal(storage.map.size, 1, 'resume value stored');
+    before.close(); // the page goes away without leave
+    const after = client(t, { url: server.wsUrl, room: 'reload', storage });
+    const joined = await after.connect();
+    assert.equal(joined.peerId, seat.peerId);
+  });
+
+  test('leave forgets the stored resume value', async (t) => {
+    const server = await startServer();
+    t.after(() => server.close());
+    const storage = memoryStorage();
+    const c = client(t, { url: server.wsUrl, room: 'forget', storage });
+    await c.connect();
+    c.leave();
+    assert.equal(storage.map.size, 0);
+    assert.equal(c.state, 'closed');
+  });
+
+  test('a socket whose pongs stop is declared dead and the client reconnects', async (t) => {
+    // A server that accepts and seats nobody, then goes quiet: only the ping timeout can tell.
+    const http = createServer();
+    const wss = new WebSocketServer({ server: http, handleProtocols: () => 'p2p-call.v1' });
+    let connections = 0;
+    wss.on('connection', (socket) => {
+      connections++;
+      socket.once('message', () => socket.send(JSON.stringify({
+        type: 'joined', room: 'r', peerId: 'p', peers: [], polite: true, iceServers: [], resume: 'x', graceMs: 1000,
+      })));
+    });
+    await new Promise<void>((done) => http.listen(0, '127.0.0.1', done));
+    t.after(() => {
+      for (const s of wss.clients) s.terminate();
+      http.close();
+    });
+    const url = `ws://127.0.0.1:${(http.address() as AddressInfo).port}/ws`;
+    const c = client(t, { url, room: 'r', pingIntervalMs: 50, pongTimeoutMs: 50, reconnect: { initialDelayMs: 10, jitter: 0 } });
+    await c.connect();
+    await nextEvent(c, 'state', (s: { state: string }) => s.state === 'reconnecting');
+    await nextEvent(c, 'joined');
+    assert.ok(connections >= 2, `reconnected (${connections} connections)`);
+  });
+
+  test('gives up with server-unreachable after the configured attempts', async (t) => {
+    const server = await startServer();
+    const c = client(t, { url: server.wsUrl, room: 'gone', reconnect: { initialDelayMs: 5, maxDelayMs: 20, maxAttempts: 3, jitter: 0 } });
+    await c.connect();
+    const failed = nextEvent<CallError>(c, 'error', (e) => e.fatal);
+    await server.close();
+    const error = await failed;
+    assert.equal(error.code, 'server-unreachable');
+    assert.equal(c.state, 'closed');
+  });
+
+  test('an invalid room id is refused at once with a fatal invalid-message, not a timeout', async (t) => {
+    const c = client(t, { url: 'ws://127.0.0.1:9/ws', room: 'not a room!' });
+    const error = await c.connect().then(() => undefined, (e: unknown) => e);
+    assert.ok(error instanceof CallError);
+    assert.equal(error.code, 'invalid-message');
+    assert.equal(error.fatal, true);
+  });
+
+  test('a reconnect whose socket opens but is never seated is abandoned and retried, then gives up', async (t) => {
+    const server = await startServer();
+    const port = server.port;
+    const c = client(t, {
+      url: server.wsUrl, room: 'limbo', connectTimeoutMs: 100,
+      // The first retry comes well after the silent server below has bound the port.
+      reconnect: { initialDelayMs: 300, maxDelayMs: 300, maxAttempts: 3, jitter: 0 },
+    });
+    await c.connect();
+    await server.close();
+    // Same port, but a server that accepts sockets and never answers a join.
+    const http = createServer();
+    const wss = new WebSocketServer({ server: http, handleProtocols: () => 'p2p-call.v1' });
+    let opened = 0;
+    wss.on('connection', () => opened++);
+    await new Promise<void>((done) => http.listen(port, '127.0.0.1', done));
+    t.after(() => {
+      for (const s of wss.clients) s.terminate();
+      http.close();
+    });
+    const error = await nextEvent<CallError>(c, 'error', (e) => e.fatal, 10_000);
+    assert.equal(error.code, 'server-unreachable');
+    assert.ok(opened >= 1, `sockets opened on the silent server: ${opened}`);
+  });
+});
