@@ -1,0 +1,286 @@
+import { expect, fixture, html, oneEvent } from '@open-wc/testing';
+import { sendKeys } from '@web/test-runner-commands';
+import '../../widget/define.js';
+import { P2PCall, type P2PCallEvent, type P2PCallState } from '../../widget/index.js';
+import { cleanUp, startServer, uniqueRoom, until, type TestServer } from '../sdk/call-helpers.js';
+
+const elements: P2PCall[] = [];
+afterEach(async () => {
+  for (const el of elements.splice(0)) {
+    el.hangup();
+    el.remove();
+  }
+  await cleanUp();
+});
+
+async function element(template: ReturnType<typeof html>): Promise<P2PCall> {
+  const el = await fixture<P2PCall>(template);
+  elements.push(el);
+  return el;
+}
+
+/** Resolves when the element reaches `state`; rejects if it lands in `error` instead. */
+async function stateOf(el: P2PCall, state: P2PCallState): Promise<void> {
+  while (el.state !== state) {
+    const event = await oneEvent(el, 'p2p-state-change');
+    if (event.detail.state === 'error' && state !== 'error') throw new Error(`error state while waiting for ${state}`);
+  }
+}
+
+function shadow(el: P2PCall): ShadowRoot {
+  return el.shadowRoot!;
+}
+
+function button(el: P2PCall, label: RegExp): HTMLButtonElement {
+  const found = [...shadow(el).querySelectorAll('button')].find((b) => label.test(b.getAttribute('aria-label') ?? b.textContent ?? ''));
+  if (!found) throw new Error(`no button labelled ${label}`);
+  return found;
+}
+
+async function connectedPair(server: TestServer) {
+  const room = uniqueRoom();
+  const a = await element(html`<p2p-call room=${room} server=${server.wsUrl} autojoin display-name="Ada"></p2p-call>`);
+  await stateOf(a, 'waiting');
+  const b = await element(html`<p2p-call room=${room} server=${server.wsUrl} autojoin display-name="Bo"></p2p-call>`);
+  await Promise.all([stateOf(a, 'connected'), stateOf(b, 'connected')]);
+  return { a, b, room };
+}
+
+describe('<p2p-call> states', () => {
+  it('is idle and says so without a room', async () => {
+    const el = await element(html`<p2p-call></p2p-call>`);
+    expect(el.state).to.equal('idle');
+    expect(shadow(el).textContent).to.contain('No room');
+    await expect(el).shadowDom.to.be.accessible();
+  });
+
+  it('opens the lobby with a self-preview, device pickers, a level meter and a join button', async () => {
+    const el = await element(html`<p2p-call room="lobby-test"></p2p-call>`);
+    expect(el.state).to.equal('preview');
+    await until(() => shadow(el).querySelectorAll('select').length >= 2, 'device pickers');
+    const video = shadow(el).querySelector<HTMLVideoElement>('video[part="local-video"]')!;
+    await until(() => video.srcObject instanceof MediaStream, 'self-preview');
+    expect(shadow(el).querySelector('meter')).to.exist;
+    expect(shadow(el).querySelector('[part~="join-button"]')).to.exist;
+    await expect(el).shadowDom.to.be.accessible();
+  });
+
+  it('joins from the lobby without a second camera prompt: the preview stream is the call stream', async () => {
+    const server = await startServer();
+    const el = await element(html`<p2p-call room=${uniqueRoom()} server=${server.wsUrl}></p2p-call>`);
+    const video = shadow(el).querySelector<HTMLVideoElement>('video[part="local-video"]')!;
+    await until(() => video.srcObject instanceof MediaStream, 'self-preview');
+    const previewTrack = (video.srcObject as MediaStream).getVideoTracks()[0]!;
+    (shadow(el).querySelector('[part~="join-button"]') as HTMLButtonElement).click();
+    await stateOf(el, 'waiting');
+    await el.updateComplete;
+    const callVideo = shadow(el).querySelector<HTMLVideoElement>('video[part="local-video"]')!;
+    expect((callVideo.srcObject as MediaStream).getVideoTracks()[0]).to.equal(previewTrack);
+    expect(previewTrack.readyState).to.equal('live');
+  });
+
+  it('waits with a copy-link button, connects two elements, shows the remote video and name', async () => {
+    const server = await startServer();
+    const { a, b } = await connectedPair(server);
+    await until(() => shadow(a).querySelector('.remote-label')?.textContent?.includes('Bo') ?? false, 'remote name');
+    const remote = shadow(a).querySelector<HTMLVideoElement>('video[part="remote-video"]')!;
+    expect(remote.srcObject).to.be.instanceOf(MediaStream);
+    expect(remote.playsInline).to.equal(true);
+    await until(() => remote.readyState >= 2, 'remote video has frames');
+    await expect(a).shadowDom.to.be.accessible();
+    expect(b.state).to.equal('connected');
+  });
+
+  it('ends on hangup with a rejoin button, and the other side goes back to waiting with p2p-peer-leave', async () => {
+    const server = await startServer();
+    const { a, b } = await connectedPair(server);
+    const left = oneEvent(b, 'p2p-peer-leave');
+    button(a, /leave call/i).click();
+    expect(a.state).to.equal('ended');
+    expect((await left).detail.reason).to.equal('hangup');
+    await stateOf(b, 'waiting');
+    await a.updateComplete;
+    expect(button(a, /rejoin/i)).to.exist;
+    await expect(a).shadowDom.to.be.accessible();
+  });
+
+  it('shows a human error with p2p-error for a fatal error (room full), and offers no pointless retry', async () => {
+    const server = await startServer();
+    const { room } = await connectedPair(server);
+    const third = await element(html`<p2p-call room=${room} server=${server.wsUrl}></p2p-call>`);
+    const errored = oneEvent(third, 'p2p-error');
+    const rejected = await third.join().then(() => undefined, (e: { code: string }) => e);
+    expect(rejected).to.have.property('code', 'room-full');
+    const event = await errored;
+    expect(event.detail).to.include({ code: 'room-full', fatal: true });
+    await third.updateComplete;
+    expect(shadow(third).querySelector('[role="alert"]')!.textContent).to.contain('already has two people');
+    await expect(third).shadowDom.to.be.accessible();
+  });
+
+  it('retries after server-unreachable from the error panel', async () => {
+    const el = await element(html`<p2p-call room="r1" server="ws://127.0.0.1:9/ws" autojoin></p2p-call>`);
+    await stateOf(el, 'error');
+    await el.updateComplete;
+    expect(shadow(el).textContent).to.contain('Cannot reach the call server');
+    expect(button(el, /try again/i)).to.exist;
+  });
+});
+
+describe('<p2p-call> attributes, properties and events', () => {
+  it('reflects attributes to properties and back', async () => {
+    const el = await element(html`<p2p-call room="a" muted camera-off audio-only display-name="Ada" ice-transport-policy="relay"
+      ice-servers='[{"urls":"stun:stun.example.com"}]'></p2p-call>`);
+    expect(el.room).to.equal('a');
+    expect(el.muted).to.equal(true);
+    expect(el.cameraOff).to.equal(true);
+    expect(el.audioOnly).to.equal(true);
+    expect(el.displayName).to.equal('Ada');
+    expect(el.iceTransportPolicy).to.equal('relay');
+    expect(el.iceServers).to.deep.equal([{ urls: 'stun:stun.example.com' }]);
+    el.muted = false;
+    el.room = 'b';
+    await el.updateComplete;
+    expect(el.hasAttribute('muted')).to.equal(false);
+    expect(el.getAttribute('room')).to.equal('b');
+  });
+
+  it('fires p2p-state-change with state and previous', async () => {
+    const server = await startServer();
+    const el = document.createElement('p2p-call');
+    elements.push(el);
+    el.room = uniqueRoom();
+    el.server = server.wsUrl;
+    el.autojoin = true;
+    const seen: Array<[string, string]> = [];
+    el.addEventListener('p2p-state-change', (e: P2PCallEvent<'p2p-state-change'>) => seen.push([e.detail.previous, e.detail.state]));
+    document.body.append(el);
+    await stateOf(el, 'waiting');
+    expect(seen).to.deep.equal([['idle', 'joining'], ['joining', 'waiting']]);
+  });
+
+  it('applies muted and camera-off live, emitting p2p-media-change; the other side gets p2p-remote-media-change', async () => {
+    const server = await startServer();
+    const { a, b } = await connectedPair(server);
+    const local = oneEvent(a, 'p2p-media-change');
+    const remote = new Promise<P2PCallEvent<'p2p-remote-media-change'>>((resolve) => {
+      b.addEventListener('p2p-remote-media-change', (e) => {
+        if (!e.detail.microphone) resolve(e);
+      });
+    });
+    a.muted = true;
+    expect((await local).detail.microphone).to.equal(false);
+    expect((await remote).detail.displayName).to.equal('Ada');
+    a.cameraOff = true;
+    await until(() => a.shadowRoot!.querySelector('video[part="local-video"]')!.hasAttribute('hidden'), 'self view hidden');
+    await until(() => b.shadowRoot!.querySelector('[part="avatar"]') !== null, 'avatar for a camera that is off');
+  });
+
+  it('sends chat as text, never HTML, and fires p2p-message', async () => {
+    const server = await startServer();
+    const { a, b } = await connectedPair(server);
+    const message = oneEvent(b, 'p2p-message');
+    a.sendMessage('<img src=x onerror=alert(1)>');
+    expect((await message).detail.text).to.equal('<img src=x onerror=alert(1)>');
+    button(b, /^chat$/i).click();
+    await b.updateComplete;
+    const log = shadow(b).querySelector('.chat-log')!;
+    expect(log.querySelector('img')).to.equal(null);
+    expect(log.textContent).to.contain('<img src=x onerror=alert(1)>');
+  });
+
+  it('emits p2p-stats while connected', async () => {
+    const server = await startServer();
+    const { a } = await connectedPair(server);
+    const stats = await oneEvent(a, 'p2p-stats');
+    expect(stats.detail).to.have.keys('rttMs', 'inboundKbps', 'outboundKbps', 'packetLoss', 'candidateType', 'quality');
+  });
+
+  it('toggles microphone and camera with m and v only while focus is inside, and not while typing', async () => {
+    const server = await startServer();
+    const { a } = await connectedPair(server);
+    const mic = button(a, /microphone/i);
+    expect(mic.getAttribute('aria-pressed')).to.equal('false');
+    mic.focus();
+    await sendKeys({ press: 'm' });
+    await until(() => button(a, /microphone/i).getAttribute('aria-pressed') === 'true', 'muted by m');
+    await sendKeys({ press: 'v' });
+    await until(() => button(a, /camera/i).getAttribute('aria-pressed') === 'true', 'camera off by v');
+    button(a, /^chat$/i).click();
+    await a.updateComplete;
+    shadow(a).querySelector<HTMLInputElement>('.chat input')!.focus();
+    await sendKeys({ type: 'm' });
+    expect(button(a, /microphone/i).getAttribute('aria-pressed')).to.equal('true');
+    // Outside the element the shortcut does nothing.
+    (document.activeElement as HTMLElement | null)?.blur();
+    document.body.focus();
+    await sendKeys({ press: 'm' });
+    expect(button(a, /microphone/i).getAttribute('aria-pressed')).to.equal('true');
+  });
+
+  it('every control is a labelled button with a pressed state where it toggles', async () => {
+    const server = await startServer();
+    const { a } = await connectedPair(server);
+    const controls = [...shadow(a).querySelectorAll('[part~="controls"] button')];
+    expect(controls.length).to.be.greaterThan(4);
+    for (const control of controls) expect(control.getAttribute('aria-label'), control.outerHTML).to.be.a('string').and.not.empty;
+    expect(button(a, /microphone/i).hasAttribute('aria-pressed')).to.equal(true);
+    expect(button(a, /camera/i).hasAttribute('aria-pressed')).to.equal(true);
+    expect(shadow(a).querySelector('[aria-live="polite"]')!.textContent).to.contain('Connected');
+  });
+});
+
+describe('<p2p-call> page integration', () => {
+  it('removal from the page ends the call and releases the devices; a move within the page does not', async () => {
+    const server = await startServer();
+    const { a, b } = await connectedPair(server);
+    const video = shadow(a).querySelector<HTMLVideoElement>('video[part="local-video"]')!;
+    const tracks = (video.srcObject as MediaStream).getTracks();
+    const parent = a.parentElement!;
+    parent.append(a); // moved within the same task
+    await new Promise((resolve) => setTimeout(resolve)); // let the removal check run (one task)
+    expect(a.state).to.equal('connected');
+    const left = oneEvent(b, 'p2p-peer-leave');
+    a.remove();
+    await left;
+    expect(tracks.every((t) => t.readyState === 'ended')).to.equal(true);
+  });
+
+  it('changing room ends the call and joins the new room with autojoin', async () => {
+    const server = await startServer();
+    const { a, b } = await connectedPair(server);
+    const left = oneEvent(b, 'p2p-peer-leave');
+    a.room = uniqueRoom();
+    await left;
+    await stateOf(a, 'waiting');
+  });
+
+  it('defining twice does not throw', async () => {
+    expect(customElements.get('p2p-call')).to.equal(P2PCall);
+    // A second evaluation of the module, as a second script tag would do.
+    const again: string = '../../widget/define.ts?again'; // served by the test runner's TS transform
+    await import(again);
+    expect(customElements.get('p2p-call')).to.equal(P2PCall);
+  });
+
+  it('speaks Simplified Chinese by lang attribute, and from the page', async () => {
+    const el = await element(html`<p2p-call lang="zh-CN"></p2p-call>`);
+    expect(shadow(el).textContent).to.contain('没有指定房间');
+    const wrapped = await fixture<HTMLDivElement>(html`<div lang="zh"><p2p-call></p2p-call></div>`);
+    const inner = wrapped.querySelector('p2p-call')!;
+    elements.push(inner);
+    await inner.updateComplete;
+    expect(shadow(inner).textContent).to.contain('没有指定房间');
+    el.lang = 'en';
+    await el.updateComplete;
+    expect(shadow(el).textContent).to.contain('No room');
+  });
+
+  it('applies theming custom properties', async () => {
+    const el = await element(html`<p2p-call room="theme" style="--p2p-call-accent: rgb(255, 0, 128); --p2p-call-radius: 3px"></p2p-call>`);
+    await until(() => shadow(el).querySelector('[part~="join-button"]') !== null, 'lobby');
+    const join = shadow(el).querySelector('[part~="join-button"]')!;
+    expect(getComputedStyle(join).backgroundColor).to.equal('rgb(255, 0, 128)');
+    expect(getComputedStyle(shadow(el).querySelector('[part="base"]')!).borderTopLeftRadius).to.equal('3px');
+  });
+});

@@ -1,0 +1,142 @@
+/**
+ * Every user-visible string, per language. English is complete by type; another language may
+ * leave a string out and falls back to English. Add a language by adding a table.
+ */
+const en = {
+  join: 'Join call',
+  joinAs: 'Your name',
+  rejoin: 'Rejoin',
+  retry: 'Try again',
+  hangup: 'Leave call',
+  microphoneOn: 'Turn microphone on',
+  microphoneOff: 'Turn microphone off',
+  cameraOn: 'Turn camera on',
+  cameraOff: 'Turn camera off',
+  shareScreen: 'Share screen',
+  stopSharing: 'Stop sharing',
+  fullscreen: 'Full screen',
+  exitFullscreen: 'Exit full screen',
+  pictureInPicture: 'Picture in picture',
+  chat: 'Chat',
+  closeChat: 'Close chat',
+  settings: 'Devices',
+  send: 'Send',
+  messagePlaceholder: 'Message',
+  camera: 'Camera',
+  microphone: 'Microphone',
+  speaker: 'Speaker',
+  defaultDevice: 'Default',
+  micLevel: 'Microphone level',
+  you: 'You',
+  them: 'Them',
+  guest: 'Guest',
+  noRoom: 'No room was given to this call.',
+  lobbyTitle: 'Ready to join?',
+  joining: 'Joining…',
+  waiting: 'Waiting for the other person to join',
+  copyLink: 'Copy invite link',
+  copied: 'Link copied',
+  connecting: 'Connecting…',
+  connected: 'Connected',
+  reconnecting: 'Reconnecting…',
+  ended: 'You left the call.',
+  peerLeft: 'The other person left.',
+  muted: 'Muted',
+  cameraIsOff: 'Camera off',
+  enableSound: 'Click to enable sound',
+  qualityGood: 'Good connection',
+  qualityFair: 'Fair connection',
+  qualityPoor: 'Poor connection',
+  'error.media-denied': 'Camera and microphone are blocked. Allow them from the icon in the address bar, then rejoin. You can still see and hear the other person.',
+  'error.media-unavailable': 'No camera or microphone could be opened: it may be missing or in use by another app.',
+  'error.room-full': 'This call already has two people.',
+  'error.unauthorized': 'This link or token is not valid (any more). Ask for a new link.',
+  'error.server-unreachable': 'Cannot reach the call server. Check your connection and try again.',
+  'error.unsupported-protocol': 'This page’s call widget and the call server are not compatible. Reload the page.',
+  'error.server-busy': 'The call server is busy. Try again in a moment.',
+  'error.session-replaced': 'The call continued in another tab or window.',
+  'error.ice-failed': 'No network path to the other person (a firewall may block calls). Try again, or another network.',
+  'error.timeout': 'That took too long. Try again.',
+  'error.unknown': 'Something went wrong. Try again.',
+};
+
+export type Strings = typeof en;
+export type StringKey = keyof Strings;
+
+const zhCN: Partial<Strings> = {
+  join: '加入通话',
+  joinAs: '你的名字',
+  rejoin: '重新加入',
+  retry: '重试',
+  hangup: '离开通话',
+  microphoneOn: '打开麦克风',
+  microphoneOff: '关闭麦克风',
+  cameraOn: '打开摄像头',
+  cameraOff: '关闭摄像头',
+  shareScreen: '共享屏幕',
+  stopSharing: '停止共享',
+  fullscreen: '全屏',
+  exitFullscreen: '退出全屏',
+  pictureInPicture: '画中画',
+  chat: '聊天',
+  closeChat: '关闭聊天',
+  settings: '设备',
+  send: '发送',
+  messagePlaceholder: '消息',
+  camera: '摄像头',
+  microphone: '麦克风',
+  speaker: '扬声器',
+  defaultDevice: '默认',
+  micLevel: '麦克风音量',
+  you: '你',
+  them: '对方',
+  guest: '访客',
+  noRoom: '此通话没有指定房间。',
+  lobbyTitle: '准备好加入了吗？',
+  joining: '正在加入…',
+  waiting: '正在等待对方加入',
+  copyLink: '复制邀请链接',
+  copied: '链接已复制',
+  connecting: '正在连接…',
+  connected: '已连接',
+  reconnecting: '正在重新连接…',
+  ended: '你已离开通话。',
+  peerLeft: '对方已离开。',
+  muted: '已静音',
+  cameraIsOff: '摄像头已关闭',
+  enableSound: '点击开启声音',
+  qualityGood: '连接良好',
+  qualityFair: '连接一般',
+  qualityPoor: '连接较差',
+  'error.media-denied': '摄像头和麦克风被阻止。请在地址栏的图标中允许访问，然后重新加入。你仍然可以看到和听到对方。',
+  'error.media-unavailable': '无法打开摄像头或麦克风：设备可能不存在或正被其他应用使用。',
+  'error.room-full': '此通话已有两人。',
+  'error.unauthorized': '此链接或令牌无效（或已过期）。请索取新的链接。',
+  'error.server-unreachable': '无法连接到通话服务器。请检查网络后重试。',
+  'error.unsupported-protocol': '此页面的通话组件与服务器版本不兼容。请刷新页面。',
+  'error.server-busy': '通话服务器繁忙。请稍后再试。',
+  'error.session-replaced': '通话已在另一个标签页或窗口中继续。',
+  'error.ice-failed': '无法与对方建立网络连接（可能被防火墙阻止）。请重试或换一个网络。',
+  'error.timeout': '操作超时。请重试。',
+  'error.unknown': '出了点问题。请重试。',
+};
+
+const TABLES: Record<string, Partial<Strings>> = { en, 'zh-CN': zhCN };
+
+/** Languages with a table; `zh`, `zh-Hans` and `zh-SG` use zh-CN. */
+export const LANGUAGES = Object.keys(TABLES);
+
+/** The table for a BCP 47 tag: exact, then by primary language, then English. */
+export function resolveLanguage(tag: string | null | undefined): string {
+  if (!tag) return 'en';
+  if (TABLES[tag]) return tag;
+  const primary = tag.toLowerCase().split('-')[0];
+  if (primary === 'zh') return 'zh-CN';
+  return LANGUAGES.find((lang) => lang.toLowerCase().split('-')[0] === primary) ?? 'en';
+}
+
+/** A translator for one language. */
+export function translator(lang: string): (key: StringKey) => string {
+  const table = TABLES[resolveLanguage(lang)] ?? en;
+  return (key) => table[key] ?? en[key];
+}
