@@ -22,9 +22,9 @@ export const styles = css`
     color: var(--_text);
     color-scheme: dark;
   }
+  /* The stage stays dark in both schemes (it frames video); panels and controls follow the page. */
   @media (prefers-color-scheme: light) {
     :host {
-      --_bg: var(--p2p-call-background, #e2e8f0);
       --_surface: var(--p2p-call-surface, #ffffff);
       --_text: var(--p2p-call-text, #0f172a);
       color-scheme: light;
@@ -111,7 +111,7 @@ export const styles = css`
     padding: 8px 10px;
     border-radius: 8px;
     border: 1px solid color-mix(in srgb, var(--_text) 25%, transparent);
-    background: var(--_bg);
+    background: color-mix(in srgb, var(--_text) 6%, var(--_surface));
     color: var(--_text);
     min-width: 0;
   }
@@ -142,7 +142,7 @@ export const styles = css`
   }
   .icon { position: relative; width: 48px; height: 48px; background: color-mix(in srgb, var(--_text) 12%, transparent); }
   .icon[aria-pressed='true'] { background: var(--_text); color: var(--_surface); }
-  .icon.hangup-button { background: var(--_danger); color: #fff; width: 64px; }
+  .icon.b-hangup { background: var(--_danger); color: #fff; width: 64px; }
   .unread {
     position: absolute;
     top: -2px;
@@ -173,8 +173,8 @@ export const styles = css`
   }
   .notice span { flex: 1; }
   .notice .icon { width: 32px; height: 32px; background: transparent; }
-  .chat, .devices { position: absolute; z-index: 6; right: 12px; bottom: 84px; top: 12px; width: min(320px, calc(100% - 24px)); display: flex; flex-direction: column; gap: 8px; padding: 12px; }
-  .devices { top: auto; gap: 12px; }
+  .chat, .devices { position: absolute; z-index: 6; right: 12px; bottom: 12px; top: 12px; width: min(320px, calc(100% - 24px)); display: flex; flex-direction: column; gap: 8px; padding: 12px; }
+  .devices { top: auto; gap: 12px; padding-top: 36px; }
   .devices .close { position: absolute; top: 4px; right: 4px; width: 32px; height: 32px; background: transparent; }
   .chat-log { flex: 1; overflow-y: auto; margin: 0; padding: 0; list-style: none; display: flex; flex-direction: column; gap: 6px; }
   .chat-log li { padding: 6px 10px; border-radius: 12px; max-width: 85%; overflow-wrap: anywhere; white-space: pre-wrap; background: color-mix(in srgb, var(--_text) 12%, transparent); align-self: flex-start; }
@@ -187,9 +187,13 @@ export const styles = css`
   .sr-only { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
   @container (max-width: 480px) {
     .icon { width: 42px; height: 42px; }
-    .icon.hangup-button { width: 54px; }
+    .icon.b-hangup { width: 54px; }
     .controls { gap: 6px; padding: 8px; }
     .local { width: 32%; right: 8px; bottom: 8px; }
-    .chat, .devices { right: 8px; left: 8px; width: auto; bottom: 72px; }
+    .chat, .devices { right: 8px; left: 8px; top: 8px; bottom: 8px; width: auto; }
+  }
+  /* Phones: picture-in-picture matters least; dropping it keeps the toolbar on one line. */
+  @container (max-width: 420px) {
+    .b-pip { display: none; }
   }
 `;

@@ -42,6 +42,13 @@ type ErrorInfo = { code: string; message: string; fatal: boolean };
  * @csspart lobby - The pre-join panel.
  * @csspart controls - The toolbar.
  * @csspart button - Every toolbar button.
+ * @csspart microphone-button - Microphone on/off.
+ * @csspart camera-button - Camera on/off.
+ * @csspart screen-button - Screen share on/off.
+ * @csspart chat-button - Opens the chat panel.
+ * @csspart devices-button - Opens the device choice.
+ * @csspart pip-button - Picture in picture (hidden on narrow layouts).
+ * @csspart fullscreen-button - Full screen on/off.
  * @csspart hangup-button - The leave button.
  * @csspart join-button - The lobby's join button.
  * @csspart chat - The chat panel.
@@ -429,10 +436,10 @@ export class P2PCall extends LitElement {
           ${state === 'preview' ? this.renderLobby() : nothing}
           ${this.renderStatus()}
           ${this._notice ? this.renderNotice(this._notice) : nothing}
+          ${inCall && this._chatOpen ? this.renderChat() : nothing}
+          ${this._devicesOpen && inCall ? this.renderDevices() : nothing}
         </div>
         ${inCall ? this.renderControls() : nothing}
-        ${inCall && this._chatOpen ? this.renderChat() : nothing}
-        ${this._devicesOpen && (inCall || state === 'preview') ? this.renderDevices() : nothing}
         <div class="sr-only" role="status" aria-live="polite">${this.announcement()}</div>
       </div>
     `;
@@ -553,25 +560,25 @@ export class P2PCall extends LitElement {
     const call = this.controller.call;
     const canShare = typeof navigator.mediaDevices?.getDisplayMedia === 'function';
     const canPip = 'pictureInPictureEnabled' in document && document.pictureInPictureEnabled && !this.audioOnly;
-    const button = (label: string, icon: unknown, pressed: boolean | undefined, onClick: () => void, extra = '') => html`
-      <button part="button ${extra}" class="icon ${extra}" aria-label=${label} title=${label}
+    const button = (name: string, label: string, icon: unknown, pressed: boolean | undefined, onClick: () => void) => html`
+      <button part="button ${name}-button" class="icon b-${name}" aria-label=${label} title=${label}
         aria-pressed=${pressed === undefined ? nothing : String(pressed)} @click=${onClick}>${icon}</button>`;
     return html`
       <div part="controls" class="controls" role="toolbar" aria-label="Call controls">
-        ${button(microphone ? t('microphoneOff') : t('microphoneOn'), microphone ? icons.mic : icons.micOff, !microphone, () => void call?.setMicrophone(!microphone))}
-        ${this.audioOnly ? nothing : button(camera ? t('cameraOff') : t('cameraOn'), camera ? icons.cam : icons.camOff, !camera, () => void call?.setCamera(!camera))}
-        ${canShare && !this.audioOnly ? button(screen ? t('stopSharing') : t('shareScreen'), icons.screen, screen, () => void call?.setScreenShare(!screen)) : nothing}
-        ${button(t('chat'), html`${icons.chat}${this._unread > 0 ? html`<span class="unread">${this._unread}</span>` : nothing}`, this._chatOpen, () => {
+        ${button('microphone', microphone ? t('microphoneOff') : t('microphoneOn'), microphone ? icons.mic : icons.micOff, !microphone, () => void call?.setMicrophone(!microphone))}
+        ${this.audioOnly ? nothing : button('camera', camera ? t('cameraOff') : t('cameraOn'), camera ? icons.cam : icons.camOff, !camera, () => void call?.setCamera(!camera))}
+        ${canShare && !this.audioOnly ? button('screen', screen ? t('stopSharing') : t('shareScreen'), icons.screen, screen, () => void call?.setScreenShare(!screen)) : nothing}
+        ${button('chat', t('chat'), html`${icons.chat}${this._unread > 0 ? html`<span class="unread">${this._unread}</span>` : nothing}`, this._chatOpen, () => {
           this._chatOpen = !this._chatOpen;
           this._unread = 0;
         })}
-        ${button(t('settings'), icons.settings, this._devicesOpen, () => {
+        ${button('devices', t('settings'), icons.settings, this._devicesOpen, () => {
           this._devicesOpen = !this._devicesOpen;
           if (this._devicesOpen) void this.devices.refresh();
         })}
-        ${canPip ? button(t('pictureInPicture'), icons.pip, undefined, () => this.pictureInPicture()) : nothing}
-        ${button(this._fullscreen ? t('exitFullscreen') : t('fullscreen'), icons.fullscreen, this._fullscreen, () => this.toggleFullscreen())}
-        ${button(t('hangup'), icons.hangup, undefined, () => this.hangup(), 'hangup-button')}
+        ${canPip ? button('pip', t('pictureInPicture'), icons.pip, undefined, () => this.pictureInPicture()) : nothing}
+        ${button('fullscreen', this._fullscreen ? t('exitFullscreen') : t('fullscreen'), icons.fullscreen, this._fullscreen, () => this.toggleFullscreen())}
+        ${button('hangup', t('hangup'), icons.hangup, undefined, () => this.hangup())}
       </div>`;
   }
 

@@ -1,0 +1,177 @@
+#!/usr/bin/env node
+// npm run screenshots: every state of <p2p-call> at 1280×800 and 360×640, in headless
+// Chromium with fake devices, against a real server built from this checkout. Writes
+// docs/screenshots/<state>-<width>x<height>.png. Run `npm run build` first.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import puppeteer from 'puppeteer-core';
+import { WebSocketServer } from 'ws';
+import { createSignalingServer } from '../dist/server/index.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const OUT = join(ROOT, 'docs/screenshots');
+const SIZES = [[1280, 800], [360, 640]];
+const ARGS = [
+  '--no-sandbox', '--disable-gpu', '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run',
+  '--no-default-browser-check', '--autoplay-policy=no-user-gesture-required',
+  '--allow-loopback-in-peer-connection', '--disable-features=WebRtcHideLocalIpsWithMdns',
+  '--hide-scrollbars', '--force-prefers-reduced-motion',
+];
+
+const scratch = mkdtempSync(join(tmpdir(), 'p2p-call-shot-pages-'));
+writeFileSync(join(scratch, 'shot.css'), 'html,body{margin:0;height:100%;background:#0b1120}p2p-call{position:fixed;inset:0;--p2p-call-radius:0}');
+const server = createSignalingServer({ port: 0, logLevel: 'silent', staticDir: scratch });
+const origin = await server.listen();
+const wsUrl = `${origin.replace('http', 'ws')}/ws`;
+
+// A server that accepts the socket and never seats anyone: the element stays "joining".
+const silentHttp = createServer();
+new WebSocketServer({ server: silentHttp, handleProtocols: () => 'p2p-call.v1' });
+await new Promise((done) => silentHttp.listen(0, '127.0.0.1', done));
+const silentUrl = `ws://127.0.0.1:${silentHttp.address().port}/ws`;
+
+const browser = await puppeteer.launch({
+  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+  headless: true,
+  pipe: true,
+  args: [...ARGS, `--user-data-dir=${mkdtempSync(join(tmpdir(), 'p2p-call-shots-'))}`],
+});
+
+let roomCounter = 0;
+const room = () => `shot-${Date.now().toString(36)}-${roomCounter++}`;
+
+/**
+ * A page on the server's origin (a secure context) holding one element with `attributes`.
+ * The page is a real file the server serves from a scratch directory: Chromium's local
+ * network access checks refuse sockets to 127.0.0.1 from pages it did not load from there.
+ */
+let pageCounter = 0;
+async function open([width, height], attributes) {
+  const page = await browser.newPage();
+  await page.setViewport({ width, height });
+  const attrs = Object.entries(attributes).map(([k, v]) => (v === true ? k : `${k}="${v}"`)).join(' ');
+  const name = `shot-${pageCounter++}.html`;
+  writeFileSync(join(scratch, name), `<!doctype html><html lang="en"><head><meta name="viewport" content="width=device-width">
+    <link rel="stylesheet" href="/shot.css"><script type="module" src="/p2p-call.js"></script></head>
+    <body><p2p-call ${attrs}></p2p-call></body></html>`);
+  await page.goto(`${origin}/${name}`);
+  await page.waitForFunction(() => customElements.get('p2p-call') !== undefined);
+  await page.bringToFront();
+  return page;
+}
+
+async function state(page, wanted, timeout = 20_000) {
+  try {
+    await page.waitForFunction((s) => document.querySelector('p2p-call').state === s, { timeout, polling: 100 }, wanted);
+  } catch (error) {
+    const now = await page.evaluate(() => { const el = document.querySelector('p2p-call'); return el.state + ' ' + el.shadowRoot.textContent.replace(/\s+/g, ' ').slice(0, 300); });
+    throw new Error(`wanted state ${wanted}, still ${now}`, { cause: error });
+  }
+}
+
+async function shot(page, name, [width, height]) {
+  await page.bringToFront();
+  // Let the last frame paint (videos show frames, transitions settle).
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+  const file = join(OUT, `${name}-${width}x${height}.png`);
+  await page.screenshot({ path: file });
+  console.log(`wrote ${file}`);
+}
+
+async function connectedPair(size, extra = {}) {
+  const r = room();
+  const a = await open(size, { room: r, server: wsUrl, autojoin: true, 'display-name': 'Ada', ...extra });
+  await state(a, 'waiting');
+  const b = await open(size, { room: r, server: wsUrl, autojoin: true, 'display-name': 'Bo', ...extra });
+  await Promise.all([state(a, 'connected'), state(b, 'connected')]);
+  // Wait for the remote video to show frames before the picture.
+  await a.bringToFront();
+  await a.waitForFunction(() => {
+    const v = document.querySelector('p2p-call').shadowRoot.querySelector('video[part="remote-video"]');
+    return !v || v.hidden || v.readyState >= 2;
+  }, { polling: 100 });
+  return { a, b, room: r };
+}
+
+mkdirSync(OUT, { recursive: true });
+try {
+  for (const size of SIZES) {
+    const pages = [];
+    const idle = await open(size, {});
+    pages.push(idle);
+    await shot(idle, 'idle', size);
+
+    const lobby = await open(size, { room: room(), 'display-name': 'Ada' });
+    pages.push(lobby);
+    await lobby.waitForFunction(() => {
+      const v = document.querySelector('p2p-call').shadowRoot.querySelector('video[part="local-video"]');
+      return v && v.readyState >= 2;
+    }, { polling: 100 });
+    await shot(lobby, 'preview', size);
+
+    const joining = await open(size, { room: room(), server: silentUrl, autojoin: true });
+    pages.push(joining);
+    await state(joining, 'joining');
+    await shot(joining, 'joining', size);
+
+    const waiting = await open(size, { room: room(), server: wsUrl, autojoin: true });
+    pages.push(waiting);
+    await state(waiting, 'waiting');
+    await shot(waiting, 'waiting', size);
+
+    // Relay-only with no TURN server: ICE never completes, so "connecting" holds still.
+    const stuck = room();
+    const c1 = await open(size, { room: stuck, server: wsUrl, autojoin: true, 'ice-transport-policy': 'relay' });
+    const c2 = await open(size, { room: stuck, server: wsUrl, autojoin: true, 'ice-transport-policy': 'relay' });
+    pages.push(c1, c2);
+    await state(c1, 'connecting');
+    await shot(c1, 'connecting', size);
+
+    const { a, b, room: full } = await connectedPair(size);
+    await shot(a, 'connected', size);
+
+    await a.evaluate(() => {
+      const el = document.querySelector('p2p-call');
+      el.shadowRoot.querySelector('button[aria-label="Chat"]').click();
+      el.sendMessage('Hi Bo! Can you see my screen?');
+    });
+    await b.waitForFunction(() => document.querySelector('p2p-call').shadowRoot.querySelector('.chat-log') !== null
+      || true);
+    await a.waitForFunction(() => document.querySelector('p2p-call').shadowRoot.querySelector('.chat-log li') !== null, { polling: 100 });
+    await shot(a, 'chat', size);
+
+    const third = await open(size, { room: full, server: wsUrl, autojoin: true });
+    await state(third, 'error');
+    await shot(third, 'error-room-full', size);
+    await third.close();
+
+    // The other side vanishes without hanging up: media stops, the call shows reconnecting.
+    await b.close();
+    await state(a, 'reconnecting');
+    await shot(a, 'reconnecting', size);
+    await a.evaluate(() => document.querySelector('p2p-call').hangup());
+    await state(a, 'ended');
+    await shot(a, 'ended', size);
+    await a.close();
+
+    const unreachable = await open(size, { room: room(), server: 'ws://127.0.0.1:9/ws', autojoin: true });
+    pages.push(unreachable);
+    await state(unreachable, 'error');
+    await shot(unreachable, 'error-unreachable', size);
+
+    const audio = await connectedPair(size, { 'audio-only': true });
+    await shot(audio.a, 'audio-only', size);
+    pages.push(audio.a, audio.b);
+
+    for (const page of pages) await page.evaluate(() => document.querySelector('p2p-call')?.hangup()).catch(() => {});
+    for (const page of pages) await page.close().catch(() => {});
+  }
+} finally {
+  await browser.close();
+  await server.close();
+  silentHttp.close();
+  rmSync(scratch, { recursive: true, force: true });
+}
