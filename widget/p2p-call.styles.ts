@@ -196,4 +196,10 @@ export const styles = css`
   @container (max-width: 420px) {
     .b-pip { display: none; }
   }
+  @container (max-width: 360px) {
+    .controls { gap: 4px; padding: 6px; }
+    .icon { width: 36px; height: 36px; }
+    .icon.b-hangup { width: 46px; }
+    .icon svg { width: 20px; height: 20px; }
+  }
 `;

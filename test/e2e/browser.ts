@@ -23,7 +23,6 @@ const BASE_ARGS = [
   '--disable-sync',
   '--no-first-run',
   '--no-default-browser-check',
-  '--autoplay-policy=no-user-gesture-required',
   '--allow-loopback-in-peer-connection',
   '--disable-features=WebRtcHideLocalIpsWithMdns',
 ];
@@ -31,6 +30,7 @@ const BASE_ARGS = [
 export interface LaunchOptions {
   /** Auto-accept camera/microphone prompts (default true); false to test a denial. */
   fakeUi?: boolean;
+
   extraArgs?: string[];
 }
 
@@ -44,6 +44,7 @@ export async function launchChromium(options: LaunchOptions = {}): Promise<Brows
     args: [
       ...BASE_ARGS,
       ...(options.fakeUi === false ? [] : ['--use-fake-ui-for-media-stream']),
+      '--autoplay-policy=no-user-gesture-required',
       ...(options.extraArgs ?? []),
       `--user-data-dir=${profile}`,
     ],

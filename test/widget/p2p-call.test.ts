@@ -1,5 +1,5 @@
 import { expect, fixture, html, oneEvent } from '@open-wc/testing';
-import { sendKeys } from '@web/test-runner-commands';
+import { sendKeys, sendMouse } from '@web/test-runner-commands';
 import '../../widget/define.js';
 import { P2PCall, type P2PCallEvent, type P2PCallState } from '../../widget/index.js';
 import { cleanUp, startServer, uniqueRoom, until, type TestServer } from '../sdk/call-helpers.js';
@@ -282,5 +282,64 @@ describe('<p2p-call> page integration', () => {
     const join = shadow(el).querySelector('[part~="join-button"]')!;
     expect(getComputedStyle(join).backgroundColor).to.equal('rgb(255, 0, 128)');
     expect(getComputedStyle(shadow(el).querySelector('[part="base"]')!).borderTopLeftRadius).to.equal('3px');
+  });
+
+  it('offers "click to enable sound" when autoplay with sound is refused, and a click turns sound on', async () => {
+    // Headless Chromium here never refuses autoplay, so apply the browsers' rule ourselves:
+    // unmuted play() without user activation is refused with NotAllowedError.
+    const realPlay = HTMLMediaElement.prototype.play;
+    let gesture = false;
+    const onClick = (event: MouseEvent) => {
+      if (event.isTrusted) gesture = true;
+    };
+    window.addEventListener('click', onClick, true);
+    HTMLMediaElement.prototype.play = function play(this: HTMLMediaElement) {
+      if (!this.muted && !gesture) {
+        return Promise.reject(new DOMException('autoplay with sound needs a gesture', 'NotAllowedError'));
+      }
+      return realPlay.call(this);
+    };
+    try {
+      const server = await startServer();
+      const { a } = await connectedPair(server);
+      await until(() => shadow(a).querySelector('button.unlock') !== null, 'enable-sound button');
+      const video = shadow(a).querySelector<HTMLVideoElement>('video[part="remote-video"]')!;
+      expect(video.muted).to.equal(true);
+      const unlock = shadow(a).querySelector<HTMLButtonElement>('button.unlock')!;
+      const box = unlock.getBoundingClientRect();
+      await sendMouse({ type: 'click', position: [Math.round(box.x + box.width / 2), Math.round(box.y + box.height / 2)] });
+      await until(() => shadow(a).querySelector('button.unlock') === null, 'button gone after the click');
+      expect(video.muted).to.equal(false);
+    } finally {
+      HTMLMediaElement.prototype.play = realPlay;
+      window.removeEventListener('click', onClick, true);
+    }
+  });
+
+  it('fits a 320x480 phone and a large screen without overflow', async () => {
+    const server = await startServer();
+    const room = uniqueRoom();
+    const wrapper = await fixture<HTMLDivElement>(html`<div style="width:320px;height:480px">
+      <p2p-call room=${room} server=${server.wsUrl} autojoin></p2p-call></div>`);
+    const el = wrapper.querySelector('p2p-call')!;
+    elements.push(el);
+    await stateOf(el, 'waiting');
+    await el.updateComplete;
+    const bounds = el.getBoundingClientRect();
+    expect(bounds.width).to.equal(320);
+    expect(bounds.height).to.equal(480);
+    const toolbar = shadow(el).querySelector('[part="controls"]')!.getBoundingClientRect();
+    const buttons = [...shadow(el).querySelectorAll('[part~="controls"] button')].filter((b) => getComputedStyle(b).display !== 'none');
+    for (const b of buttons) {
+      const r = b.getBoundingClientRect();
+      expect(r.left >= bounds.left && r.right <= bounds.right, 'button inside the element').to.equal(true);
+      expect(r.top >= toolbar.top && r.bottom <= toolbar.bottom, 'one toolbar row').to.equal(true);
+    }
+    expect(toolbar.height).to.be.lessThan(80, 'the toolbar stays one row on a phone');
+    wrapper.style.width = '1600px';
+    wrapper.style.height = '1000px';
+    await until(() => el.getBoundingClientRect().width === 1600, 'resized');
+    const status = shadow(el).querySelector('[part="status"]')!.getBoundingClientRect();
+    expect(status.width).to.be.lessThan(500, 'panels keep a readable width on large screens');
   });
 });

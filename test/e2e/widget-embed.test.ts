@@ -1,0 +1,153 @@
+/**
+ * The script-tag embed as a third-party page uses it: a host page on one origin, under a strict
+ * Content-Security-Policy, loads /p2p-call.js from the signaling server on another origin and
+ * places <p2p-call autojoin> with no `server` attribute (so it finds the server from its own
+ * script URL). Two pages connect and decode each other's video; a hangup ends one side and
+ * sends the other back to waiting; a third page is told the room is full.
+ */
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import type { Browser, Page } from 'puppeteer-core';
+import { createSignalingServer, type SignalingServer } from '../../server/index.js';
+import { launchChromium } from './browser.js';
+
+let browser: Browser;
+let signaling: SignalingServer;
+let signalingOrigin: string;
+let host: Server;
+let hostOrigin: string;
+
+/** The third-party page: nothing but the script tag and the element, under a strict CSP. */
+function hostPage(room: string, script: 'esm' | 'iife'): string {
+  const tag = script === 'esm'
+    ? `<script type="module" src="${signalingOrigin}/p2p-call.js"></script>`
+    : `<script src="${signalingOrigin}/p2p-call.iife.js"></script>`;
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Host page</title>${tag}</head>
+    <body><p2p-call room="${room}" autojoin display-name="Guest"></p2p-call></body></html>`;
+}
+
+before(async () => {
+  signaling = createSignalingServer({ port: 0, logLevel: 'silent' });
+  signalingOrigin = await signaling.listen();
+  const wsOrigin = signalingOrigin.replace('http', 'ws');
+  host = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const room = url.searchParams.get('room') ?? 'none';
+    const script = url.searchParams.get('script') === 'iife' ? 'iife' : 'esm';
+    res.writeHead(200, {
+      'Content-Type': 'text/html; charset=utf-8',
+      // No inline script, no eval, no inline style; only the call server's origin.
+      'Content-Security-Policy': [
+        "default-src 'none'",
+        `script-src ${signalingOrigin}`,
+        `connect-src ${wsOrigin} ${signalingOrigin}`,
+        "style-src 'self'",
+        "media-src 'self' blob: mediastream:",
+        "img-src 'self' data:",
+      ].join('; '),
+    });
+    res.end(hostPage(room, script));
+  });
+  await new Promise<void>((done) => host.listen(0, '127.0.0.1', done));
+  hostOrigin = `http://127.0.0.1:${(host.address() as AddressInfo).port}`;
+  browser = await launchChromium();
+});
+
+after(async () => {
+  await browser?.close();
+  await new Promise<void>((done) => host?.close(() => done()));
+  await signaling?.close();
+});
+
+interface Recorded {
+  events: Array<{ type: string; detail: Record<string, unknown> }>;
+  csp: string[];
+}
+
+/** Opens the host page with recorders installed before any page script runs (exempt from CSP). */
+async function openHost(room: string, script: 'esm' | 'iife' = 'esm'): Promise<Page> {
+  const page = await browser.newPage();
+  await page.evaluateOnNewDocument(() => {
+    const recorded = { events: [] as Array<{ type: string; detail: unknown }>, csp: [] as string[] };
+    (window as unknown as { recorded: typeof recorded }).recorded = recorded;
+    for (const type of ['p2p-state-change', 'p2p-peer-join', 'p2p-peer-leave', 'p2p-error', 'p2p-remote-media-change']) {
+      document.addEventListener(type, (event) => recorded.events.push({ type, detail: (event as CustomEvent).detail }));
+    }
+    document.addEventListener('securitypolicyviolation', (event) => recorded.csp.push(`${event.violatedDirective} ${event.blockedURI}`));
+  });
+  await page.goto(`${hostOrigin}/?room=${room}&script=${script}`);
+  return page;
+}
+
+/** Resolves when the element reaches `state` (event-driven; background tabs get no frames). */
+function state(page: Page, wanted: string, timeout = 15_000): Promise<void> {
+  return page.evaluate((s, ms) => new Promise<void>((resolve, reject) => {
+    const el = document.querySelector('p2p-call') as HTMLElement & { state: string };
+    if (el.state === s) return resolve();
+    const timer = setTimeout(() => reject(new Error(`state stayed ${el.state}, wanted ${s}`)), ms);
+    el.addEventListener('p2p-state-change', (event) => {
+      if ((event as CustomEvent<{ state: string }>).detail.state !== s) return;
+      clearTimeout(timer);
+      resolve();
+    });
+  }), wanted, timeout);
+}
+
+/**
+ * Waits for `frames` new frames on the element's remote <video part="remote-video">. Written as
+ * page source text: the test's TypeScript transform wraps named functions in a helper the page
+ * does not have.
+ */
+async function remoteFramesAdvance(page: Page, frames = 3): Promise<void> {
+  await page.bringToFront();
+  await page.evaluate(`new Promise((resolve, reject) => {
+    const video = document.querySelector('p2p-call').shadowRoot.querySelector('video[part="remote-video"]');
+    const timer = setTimeout(() => reject(new Error('remote video frames did not advance')), 10000);
+    let first;
+    const tick = (now, meta) => {
+      first ??= meta.presentedFrames;
+      if (meta.presentedFrames - first >= ${frames}) { clearTimeout(timer); resolve(); }
+      else video.requestVideoFrameCallback(tick);
+    };
+    video.requestVideoFrameCallback(tick);
+  })`);
+}
+
+const recorded = (page: Page) => page.evaluate(() => (window as unknown as { recorded: Recorded }).recorded);
+
+describe('script-tag embed on a third-party origin under a strict CSP', () => {
+  test('two pages connect, decode video both ways, hang up, and a third is refused', async () => {
+    const room = `embed-${Date.now()}`;
+    const a = await openHost(room);
+    await state(a, 'waiting');
+    const b = await openHost(room, 'iife');
+    await Promise.all([state(a, 'connected'), state(b, 'connected')]);
+    await remoteFramesAdvance(a);
+    await remoteFramesAdvance(b);
+
+    const third = await openHost(room);
+    await state(third, 'error');
+    const thirdEvents = await recorded(third);
+    assert.deepEqual(thirdEvents.events.find((e) => e.type === 'p2p-error')?.detail, {
+      code: 'room-full', message: thirdEvents.events.find((e) => e.type === 'p2p-error')?.detail['message'], fatal: true,
+    });
+    await third.close();
+
+    await a.evaluate(() => (document.querySelector('p2p-call') as HTMLElement & { hangup(): void }).hangup());
+    await state(a, 'ended');
+    await state(b, 'waiting');
+    const bEvents = await recorded(b);
+    const leaves = bEvents.events.filter((e) => e.type === 'p2p-peer-leave');
+    assert.equal(leaves.length, 1, `exactly one p2p-peer-leave: ${JSON.stringify(leaves)}`);
+    assert.equal(leaves[0]?.detail['reason'], 'hangup');
+
+    for (const page of [a, b]) {
+      const { csp, events } = await recorded(page);
+      assert.deepEqual(csp, [], 'no Content-Security-Policy violations');
+      assert.ok(!events.some((e) => e.type === 'p2p-error'), JSON.stringify(events.filter((e) => e.type === 'p2p-error')));
+    }
+    await Promise.all([a.close(), b.close()]);
+  });
+});
