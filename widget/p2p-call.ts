@@ -77,6 +77,7 @@ export class P2PCall extends LitElement {
     displayName: { type: String, attribute: 'display-name', reflect: true },
     lang: { type: String, reflect: true },
     inviteUrl: { type: String, attribute: 'invite-url' },
+    iceTimeout: { type: Number, attribute: 'ice-timeout' },
     _state: { state: true },
     _error: { state: true },
     _notice: { state: true },
@@ -110,6 +111,8 @@ export class P2PCall extends LitElement {
   declare displayName: string;
   /** The link the "copy invite link" button copies; default: this page's address. */
   declare inviteUrl: string | undefined;
+  /** Milliseconds ICE may take to connect (or reconnect) before the call fails with `ice-failed`; default 20000. */
+  declare iceTimeout: number | undefined;
 
   declare private _state: P2PCallState;
   declare private _error: ErrorInfo | undefined;
@@ -179,6 +182,7 @@ export class P2PCall extends LitElement {
       ...(this.token ? { token: this.token } : {}),
       ...(this.iceServers ? { iceServers: this.iceServers } : {}),
       iceTransportPolicy: this.iceTransportPolicy === 'relay' ? 'relay' : 'all',
+      ...(this.iceTimeout && this.iceTimeout > 0 ? { iceTimeoutMs: this.iceTimeout } : {}),
       ...(this.displayName ? { displayName: this.displayName } : {}),
       media: this.mediaOptions(stream),
     });

@@ -32,13 +32,15 @@ export interface LaunchOptions {
   fakeUi?: boolean;
 
   extraArgs?: string[];
+  /** Another Chromium binary or wrapper (e.g. one that runs it inside a network namespace). */
+  executablePath?: string;
 }
 
 /** Launches headless Chromium with a fresh profile that is removed on close. */
 export async function launchChromium(options: LaunchOptions = {}): Promise<Browser> {
   const profile = mkdtempSync(join(tmpdir(), 'p2p-call-e2e-'));
   const browser = await puppeteer.launch({
-    executablePath: CHROMIUM,
+    executablePath: options.executablePath ?? CHROMIUM,
     headless: true,
     pipe: true,
     args: [
