@@ -190,6 +190,7 @@ export class LocalMedia extends Emitter<LocalMediaEvents> {
       return;
     }
     for (const track of stream.getTracks()) {
+      track.addEventListener('ended', () => void this.deviceLost(track));
       if (track.kind === 'audio') {
         if (this.microphone) this.dropTrack(this.microphone);
         this.microphone = track;
@@ -204,6 +205,28 @@ export class LocalMedia extends Emitter<LocalMediaEvents> {
           this.emit('track', { kind: 'video', track });
         }
       }
+    }
+    this.emitChange();
+  }
+
+  /**
+   * A microphone or camera track ended without us stopping it: the device was unplugged or
+   * taken away. Fall back to the default device of that kind.
+   */
+  private async deviceLost(track: MediaStreamTrack): Promise<void> {
+    if (this.released) return;
+    if (track === this.microphone) {
+      this.audioDeviceId = undefined;
+      this.stream.removeTrack(track);
+      this.microphone = null;
+      this.emit('track', { kind: 'audio', track: null });
+      await this.startOne('audio');
+    } else if (track === this.camera) {
+      this.videoDeviceId = undefined;
+      this.stream.removeTrack(track);
+      this.camera = null;
+      if (this.screen === null) this.emit('track', { kind: 'video', track: null });
+      await this.startOne('video');
     }
     this.emitChange();
   }

@@ -121,4 +121,19 @@ describe('Call media controls', () => {
     expect(['good', 'fair', 'poor']).to.include(stats.quality);
     expect(stats.packetLoss).to.be.within(0, 1);
   });
+
+  it('falls back to the default camera when the one in use goes away (unplugged)', async () => {
+    const server = await startServer();
+    const { a, b } = await connectedPair(server);
+    const camera = a.localStream!.getVideoTracks()[0]!;
+    // What the browser does on unplug: the track ends on its own.
+    camera.stop();
+    camera.dispatchEvent(new Event('ended'));
+    await until(() => {
+      const now = a.localStream!.getVideoTracks()[0];
+      return now !== undefined && now !== camera && now.readyState === 'live';
+    }, 'a new camera track');
+    expect(a.mediaState.camera).to.equal(true);
+    await framesDecoded(b.remoteStream!);
+  });
 });
