@@ -12,7 +12,7 @@ const SHUTDOWN_DEADLINE_MS = 4_500;
 const EXIT_USAGE = 2;
 
 function usage(): string {
-  const rows = OPTION_SPELLINGS.map((s) => `  --${s.flag}${s.kind === 'boolean' ? '' : ' <value>'}`.padEnd(34) + s.env.join(', '));
+  const rows = OPTION_SPELLINGS.map((s) => `${`  --${s.flag}${s.kind === 'boolean' ? '' : ' <value>'}`.padEnd(36)} ${s.env.join(', ')}`);
   return ['Usage: p2p-call-server [options]', '', 'Options (flag, then environment variable; flags win):', ...rows, '  --help'].join('\n');
 }
 

@@ -8,17 +8,14 @@ const en = {
   rejoin: 'Rejoin',
   retry: 'Try again',
   hangup: 'Leave call',
-  microphoneOn: 'Turn microphone on',
-  microphoneOff: 'Turn microphone off',
-  cameraOn: 'Turn camera on',
-  cameraOff: 'Turn camera off',
+  muteMicrophone: 'Mute microphone',
+  stopCamera: 'Turn off camera',
   shareScreen: 'Share screen',
-  stopSharing: 'Stop sharing',
   fullscreen: 'Full screen',
-  exitFullscreen: 'Exit full screen',
+  controls: 'Call controls',
+  close: 'Close',
   pictureInPicture: 'Picture in picture',
   chat: 'Chat',
-  closeChat: 'Close chat',
   settings: 'Devices',
   send: 'Send',
   messagePlaceholder: 'Message',
@@ -69,17 +66,14 @@ const zhCN: Partial<Strings> = {
   rejoin: '重新加入',
   retry: '重试',
   hangup: '离开通话',
-  microphoneOn: '打开麦克风',
-  microphoneOff: '关闭麦克风',
-  cameraOn: '打开摄像头',
-  cameraOff: '关闭摄像头',
+  muteMicrophone: '麦克风静音',
+  stopCamera: '关闭摄像头',
   shareScreen: '共享屏幕',
-  stopSharing: '停止共享',
   fullscreen: '全屏',
-  exitFullscreen: '退出全屏',
+  controls: '通话控制',
+  close: '关闭',
   pictureInPicture: '画中画',
   chat: '聊天',
-  closeChat: '关闭聊天',
   settings: '设备',
   send: '发送',
   messagePlaceholder: '消息',
@@ -123,7 +117,10 @@ const zhCN: Partial<Strings> = {
 
 const TABLES: Record<string, Partial<Strings>> = { en, 'zh-CN': zhCN };
 
-/** Languages with a table; `zh`, `zh-Hans` and `zh-SG` use zh-CN. */
+/**
+ * Languages with a table. Every other `zh-*` tag (including zh-TW and zh-HK, until a
+ * Traditional table exists) uses zh-CN, which those readers understand better than English.
+ */
 export const LANGUAGES = Object.keys(TABLES);
 
 /** The table for a BCP 47 tag: exact, then by primary language, then English. */

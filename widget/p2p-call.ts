@@ -38,7 +38,7 @@ type ErrorInfo = { code: string; message: string; fatal: boolean };
  * @csspart remote-video - The other person's `<video>`.
  * @csspart local-video - The self view `<video>`.
  * @csspart avatar - The avatar shown for audio-only or camera-off.
- * @csspart status - The status panel (waiting, connecting, ended, error).
+ * @csspart status - The status panel (no room, joining, waiting, connecting, reconnecting, ended, error).
  * @csspart lobby - The pre-join panel.
  * @csspart controls - The toolbar.
  * @csspart button - Every toolbar button.
@@ -54,12 +54,12 @@ type ErrorInfo = { code: string; message: string; fatal: boolean };
  * @csspart chat - The chat panel.
  *
  * @cssprop [--p2p-call-accent=#2563eb] - Accent color (join button, focus ring, own messages).
- * @cssprop [--p2p-call-background=#0f172a] - Call surface background.
- * @cssprop [--p2p-call-surface=#1e293b] - Panels and buttons.
- * @cssprop [--p2p-call-text=#f8fafc] - Text color.
+ * @cssprop [--p2p-call-background=#0f172a] - The stage behind the videos (dark in both color schemes).
+ * @cssprop [--p2p-call-surface=#1e293b] - Panels and the toolbar (#ffffff in a light color scheme).
+ * @cssprop [--p2p-call-text=#f8fafc] - Text color (#0f172a in a light color scheme).
  * @cssprop [--p2p-call-danger=#dc2626] - Leave button and errors.
  * @cssprop [--p2p-call-radius=12px] - Corner radius.
- * @cssprop [--p2p-call-font=system-ui, sans-serif] - Font family.
+ * @cssprop [--p2p-call-font=system-ui, -apple-system, 'Segoe UI', sans-serif] - Font family.
  */
 export class P2PCall extends LitElement {
   static override styles = styles;
@@ -109,6 +109,8 @@ export class P2PCall extends LitElement {
   declare audioOnly: boolean;
   /** Name shown to the other person. */
   declare displayName: string;
+  /** UI language (`en`, `zh-CN`); default: the nearest `lang` on the page, then the browser's. */
+  declare lang: string;
   /** The link the "copy invite link" button copies; default: this page's address. */
   declare inviteUrl: string | undefined;
   /** Milliseconds ICE may take to connect (or reconnect) before the call fails with `ice-failed`; default 20000. */
@@ -191,13 +193,21 @@ export class P2PCall extends LitElement {
 
   /** Leaves the call and releases camera and microphone. Idempotent. */
   hangup(): void {
-    if (!this.controller.call) return;
+    if (!this.controller.call) {
+      // In the lobby only the preview is open: release it all the same.
+      if (this._state === 'preview') {
+        this.preview.stop();
+        this.setState('ended');
+      }
+      return;
+    }
     this.hangingUp = true;
     this.controller.hangup();
     this.joining = undefined;
     this.setState('ended');
   }
 
+  /** Turns the microphone on or off (off mutes the track; turning it back on is instant). */
   async setMicrophone(on: boolean): Promise<void> {
     await this.controller.call?.setMicrophone(on);
   }
@@ -315,8 +325,16 @@ export class P2PCall extends LitElement {
       audio: this.microphoneChoice ? { deviceId: { exact: this.microphoneChoice } } : true,
       video: this.audioOnly ? false : this.cameraChoice ? { deviceId: { exact: this.cameraChoice } } : true,
     });
-    if (this.preview.failure === 'NotAllowedError') {
-      this._notice = { code: 'media-denied', message: '', fatal: false };
+    const failure = this.preview.failure;
+    if (failure !== undefined) {
+      const denied = failure === 'NotAllowedError' || failure === 'SecurityError';
+      const notice = {
+        code: denied ? 'media-denied' : 'media-unavailable',
+        message: denied ? 'access to camera and microphone was denied' : `camera or microphone not available (${failure})`,
+        fatal: false,
+      };
+      this._notice = notice;
+      this.dispatchEvent(new P2PCallEvent('p2p-error', notice));
     }
     await this.devices.refresh();
   }
@@ -363,6 +381,18 @@ export class P2PCall extends LitElement {
       event.preventDefault();
       void call.setCamera(!this.controller.media.camera);
     }
+  }
+
+  /** Arrow keys move between toolbar buttons (the WAI-ARIA toolbar pattern); Tab still leaves it. */
+  private toolbarKeys(event: KeyboardEvent): void {
+    const keys: Record<string, number> = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 };
+    const step = keys[event.key];
+    if (step === undefined && event.key !== 'Home' && event.key !== 'End') return;
+    const buttons = [...(event.currentTarget as HTMLElement).querySelectorAll('button')].filter((b) => b.offsetParent !== null);
+    const current = buttons.indexOf(event.composedPath()[0] as HTMLButtonElement);
+    const next = event.key === 'Home' ? 0 : event.key === 'End' ? buttons.length - 1 : (current + (step ?? 0) + buttons.length) % buttons.length;
+    event.preventDefault();
+    buttons[next]?.focus();
   }
 
   private async copyInvite(): Promise<void> {
@@ -517,7 +547,7 @@ export class P2PCall extends LitElement {
     return html`
       <div class="devices panel" role="dialog" aria-label=${this.t('settings')}>
         ${this.renderDeviceFields()}
-        <button class="icon close" @click=${() => (this._devicesOpen = false)} aria-label=${this.t('closeChat')}>${icons.close}</button>
+        <button class="icon close" @click=${() => (this._devicesOpen = false)} aria-label=${this.t('close')}>${icons.close}</button>
       </div>`;
   }
 
@@ -543,7 +573,8 @@ export class P2PCall extends LitElement {
       case 'error': {
         const code = this._error?.code ?? 'unknown';
         const key = (EXPLAINED.has(code) ? `error.${code}` : 'error.unknown') as StringKey;
-        const retryable = code !== 'room-full' && code !== 'unauthorized' && code !== 'unsupported-protocol';
+        // Trying again cannot help when the answer would be the same.
+        const retryable = !['room-full', 'unauthorized', 'unsupported-protocol', 'session-replaced', 'invalid-message'].includes(code);
         return html`<div part="status" class="status panel error" role="alert"><p>${t(key)}</p>
           ${retryable ? html`<button class="primary" @click=${() => this.join().catch(() => undefined)}>${t('retry')}</button>` : nothing}</div>`;
       }
@@ -555,7 +586,7 @@ export class P2PCall extends LitElement {
   private renderNotice(notice: ErrorInfo) {
     const key = (EXPLAINED.has(notice.code) ? `error.${notice.code}` : 'error.unknown') as StringKey;
     return html`<div class="notice" role="alert"><span>${this.t(key)}</span>
-      <button class="icon" @click=${() => (this._notice = undefined)} aria-label=${this.t('closeChat')}>${icons.close}</button></div>`;
+      <button class="icon" @click=${() => (this._notice = undefined)} aria-label=${this.t('close')}>${icons.close}</button></div>`;
   }
 
   private renderControls() {
@@ -568,10 +599,10 @@ export class P2PCall extends LitElement {
       <button part="button ${name}-button" class="icon b-${name}" aria-label=${label} title=${label}
         aria-pressed=${pressed === undefined ? nothing : String(pressed)} @click=${onClick}>${icon}</button>`;
     return html`
-      <div part="controls" class="controls" role="toolbar" aria-label="Call controls">
-        ${button('microphone', microphone ? t('microphoneOff') : t('microphoneOn'), microphone ? icons.mic : icons.micOff, !microphone, () => void call?.setMicrophone(!microphone))}
-        ${this.audioOnly ? nothing : button('camera', camera ? t('cameraOff') : t('cameraOn'), camera ? icons.cam : icons.camOff, !camera, () => void call?.setCamera(!camera))}
-        ${canShare && !this.audioOnly ? button('screen', screen ? t('stopSharing') : t('shareScreen'), icons.screen, screen, () => void call?.setScreenShare(!screen)) : nothing}
+      <div part="controls" class="controls" role="toolbar" aria-label=${t('controls')} @keydown=${this.toolbarKeys}>
+        ${button('microphone', t('muteMicrophone'), microphone ? icons.mic : icons.micOff, !microphone, () => void call?.setMicrophone(!microphone))}
+        ${this.audioOnly ? nothing : button('camera', t('stopCamera'), camera ? icons.cam : icons.camOff, !camera, () => void call?.setCamera(!camera))}
+        ${canShare && !this.audioOnly ? button('screen', t('shareScreen'), icons.screen, screen, () => void call?.setScreenShare(!screen)) : nothing}
         ${button('chat', t('chat'), html`${icons.chat}${this._unread > 0 ? html`<span class="unread">${this._unread}</span>` : nothing}`, this._chatOpen, () => {
           this._chatOpen = !this._chatOpen;
           this._unread = 0;
@@ -581,7 +612,7 @@ export class P2PCall extends LitElement {
           if (this._devicesOpen) void this.devices.refresh();
         })}
         ${canPip ? button('pip', t('pictureInPicture'), icons.pip, undefined, () => this.pictureInPicture()) : nothing}
-        ${button('fullscreen', this._fullscreen ? t('exitFullscreen') : t('fullscreen'), icons.fullscreen, this._fullscreen, () => this.toggleFullscreen())}
+        ${button('fullscreen', t('fullscreen'), icons.fullscreen, this._fullscreen, () => this.toggleFullscreen())}
         ${button('hangup', t('hangup'), icons.hangup, undefined, () => this.hangup())}
       </div>`;
   }

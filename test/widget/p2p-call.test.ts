@@ -342,4 +342,28 @@ describe('<p2p-call> page integration', () => {
     const status = shadow(el).querySelector('[part="status"]')!.getBoundingClientRect();
     expect(status.width).to.be.lessThan(500, 'panels keep a readable width on large screens');
   });
+
+  it('hangup() in the lobby releases the preview camera and microphone', async () => {
+    const el = await element(html`<p2p-call room="lobby-hangup"></p2p-call>`);
+    const video = shadow(el).querySelector<HTMLVideoElement>('video[part="local-video"]')!;
+    await until(() => video.srcObject instanceof MediaStream, 'self-preview');
+    const tracks = (video.srcObject as MediaStream).getTracks();
+    el.hangup();
+    expect(el.state).to.equal('ended');
+    expect(tracks.every((t) => t.readyState === 'ended')).to.equal(true);
+  });
+
+  it('moves focus along the toolbar with the arrow keys', async () => {
+    const server = await startServer();
+    const { a } = await connectedPair(server);
+    const buttons = [...shadow(a).querySelectorAll<HTMLButtonElement>('[part~="controls"] button')];
+    buttons[0]!.focus();
+    await sendKeys({ press: 'ArrowRight' });
+    expect(shadow(a).activeElement).to.equal(buttons[1]);
+    await sendKeys({ press: 'ArrowLeft' });
+    await sendKeys({ press: 'ArrowLeft' });
+    expect(shadow(a).activeElement).to.equal(buttons.at(-1));
+    await sendKeys({ press: 'Home' });
+    expect(shadow(a).activeElement).to.equal(buttons[0]);
+  });
 });
