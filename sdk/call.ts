@@ -209,10 +209,12 @@ export class Call extends Emitter<CallEvents> {
       media.on('error', (error) => this.emit('error', error)),
     );
     await media.start();
-    if (run !== this.run) return;
+    if (run !== this.run) throw cancelled();
     this.emit('local-stream', media.stream);
 
     const signaling = new SignalingClient({
+      // Media flowing peer to peer outlives the signaling server: never give up on it then.
+      keepTrying: () => this.session?.connectionState === 'connected',
       ...this.options.signaling,
       url: this.options.server,
       room: this.options.room,
@@ -247,9 +249,11 @@ export class Call extends Emitter<CallEvents> {
     try {
       await signaling.connect();
     } catch (error) {
-      if (run === this.run && error instanceof CallError) this.fail(error);
+      if (run !== this.run) throw error instanceof CallError && error.fatal ? error : cancelled();
+      if (error instanceof CallError) this.fail(error);
       throw error;
     }
+    if (run !== this.run) throw cancelled();
   }
 
   /** Stops everything this run started; the state is set by the caller. */
@@ -320,14 +324,19 @@ export class Call extends Emitter<CallEvents> {
   // Signals between the peers
 
   private signalReceived(from: string, data: Record<string, unknown>): void {
-    if (from !== this.remotePeerId) this.peerArrived(from);
+    // Arrivals come from joined/peer-joined/peer-reconnected only; a late signal from a peer
+    // that already left (its hangup overtook it on the data channel) must not bring it back.
+    if (from !== this.remotePeerId) return;
     const signal = parsePeerSignal(data);
     if (signal === undefined) return;
     const session = this.session;
     switch (signal.kind) {
       case 'hello': {
-        if (this.polite) return; // The impolite side decides; we answer its offer.
         const runningFits = session !== undefined && (session.remoteSession === undefined || session.remoteSession === signal.session);
+        // An offer still unanswered when the other side says hello again was probably lost with
+        // its socket (or dropped with a stale queue): say it again. Duplicates are harmless.
+        if (runningFits && session) session.resendPendingOffer();
+        if (this.polite) return; // Otherwise the impolite side decides; we answer its offers.
         if (!runningFits) this.openSession(true);
         else if (session && isUnhealthy(session)) session.restartIce();
         return;
@@ -511,6 +520,10 @@ export class Call extends Emitter<CallEvents> {
     this._state = next;
     this.emit('state', { state: next, previous });
   }
+}
+
+function cancelled(): CallError {
+  return new CallError('not-joined', 'the join was cancelled by hangup()', { fatal: false });
 }
 
 function isUnhealthy(session: PeerSession): boolean {

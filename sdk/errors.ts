@@ -7,6 +7,8 @@ import type { ErrorCode } from './protocol.js';
 /** Codes that only the client side produces. */
 export const CLIENT_ERROR_CODES = [
   'server-unreachable',
+  'invalid-room',
+  'server-closed',
   'unsupported-protocol',
   'timeout',
   'ice-failed',
@@ -23,6 +25,8 @@ export type CallErrorCode = ErrorCode | ClientErrorCode;
 /** Codes after which the call cannot go on by itself; anything else (and any unknown code) is not fatal. */
 const FATAL: ReadonlySet<string> = new Set<CallErrorCode>([
   'room-full',
+  'invalid-room',
+  'server-closed',
   'unauthorized',
   'server-unreachable',
   'unsupported-protocol',

@@ -46,6 +46,8 @@ export class LocalMedia extends Emitter<LocalMediaEvents> {
   private audioDeviceId: string | undefined;
   private videoDeviceId: string | undefined;
   private released = false;
+  /** The last answer to "share the screen?", so a share that resolves after a cancel is dropped. */
+  private screenWanted = false;
 
   constructor(private readonly options: LocalMediaOptions = {}) {
     super();
@@ -133,6 +135,7 @@ export class LocalMedia extends Emitter<LocalMediaEvents> {
 
   /** Shares the screen instead of the camera; must run inside a user gesture. */
   async setScreenShare(on: boolean): Promise<void> {
+    this.screenWanted = on;
     if (!on) {
       if (this.screen === null) return;
       this.dropTrack(this.screen);
@@ -151,7 +154,7 @@ export class LocalMedia extends Emitter<LocalMediaEvents> {
       return;
     }
     const track = display.getVideoTracks()[0];
-    if (track === undefined || this.released) {
+    if (track === undefined || this.released || !this.screenWanted || this.screen !== null) {
       display.getTracks().forEach((t) => t.stop());
       return;
     }
@@ -159,7 +162,7 @@ export class LocalMedia extends Emitter<LocalMediaEvents> {
     // Stopping from the browser's own "Stop sharing" bar ends the share: back to the camera.
     track.addEventListener('ended', () => {
       if (this.screen === track) void this.setScreenShare(false);
-    });
+    }, { once: true });
     if (this.camera) this.stream.removeTrack(this.camera);
     this.stream.addTrack(track);
     this.emit('track', { kind: 'video', track });
@@ -198,6 +201,11 @@ export class LocalMedia extends Emitter<LocalMediaEvents> {
         this.stream.addTrack(track);
         this.emit('track', { kind: 'audio', track });
       } else {
+        if (!this.cameraWanted) {
+          // setCamera(false) came while this camera was opening: the last call wins.
+          track.stop();
+          continue;
+        }
         if (this.camera) this.dropTrack(this.camera);
         this.camera = track;
         if (this.screen === null) {

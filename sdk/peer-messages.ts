@@ -77,7 +77,8 @@ export const MAX_CHAT_LENGTH = 4_000;
 export const MAX_NAME_LENGTH = 80;
 
 export function parseChannelMessage(raw: unknown): ChannelMessage | undefined {
-  if (typeof raw !== 'string' || raw.length > MAX_CHAT_LENGTH * 2) return undefined;
+  // JSON escaping can grow text up to six-fold (\u0000); the length that counts is checked after parsing.
+  if (typeof raw !== 'string' || raw.length > MAX_CHAT_LENGTH * 6 + 256) return undefined;
   let value: unknown;
   try {
     value = JSON.parse(raw);

@@ -102,6 +102,11 @@ export class PeerSession extends Emitter<PeerSessionEvents> {
     await transceiver.sender.replaceTrack(track);
   }
 
+  /** Sends our current offer again if it is still waiting for an answer. */
+  resendPendingOffer(): void {
+    if (!this.closed && this.pc.signalingState === 'have-local-offer') this.sendLocalDescription();
+  }
+
   restartIce(): void {
     if (!this.closed) this.pc.restartIce();
   }

@@ -62,6 +62,12 @@ export interface SignalingClientOptions {
   fetch?: typeof fetch;
   /** At most this many outgoing signals wait while reconnecting; the oldest are dropped past it. */
   maxQueuedSignals?: number;
+  /**
+   * Asked when `maxAttempts` is used up: while it returns true (e.g. the call's media still
+   * flows peer to peer) the client keeps trying every `maxDelayMs` instead of giving up, and
+   * reports a non-fatal `server-unreachable` once.
+   */
+  keepTrying?: () => boolean;
 }
 
 export interface SignalingEvents {
@@ -117,8 +123,14 @@ export class SignalingClient extends Emitter<SignalingEvents> {
   private pingTimer: ReturnType<typeof setInterval> | undefined;
   private pongTimer: ReturnType<typeof setTimeout> | undefined;
   private seatTimer: ReturnType<typeof setTimeout> | undefined;
+  private connecting: Promise<JoinedMessage> | undefined;
+  /** Whether a `join` went out on the current socket (so `leave` must follow it even before `joined`). */
+  private joinSent = false;
+  /** The non-fatal "still unreachable" was reported for this outage. */
+  private reportedUnreachable = false;
   private connectWaiter: { resolve(message: JoinedMessage): void; reject(error: CallError): void } | undefined;
-  private readonly options: Required<Omit<SignalingClientOptions, 'token' | 'reconnect' | 'storage' | 'WebSocket' | 'fetch'>> & {
+  private readonly options: Required<Omit<SignalingClientOptions, 'token' | 'reconnect' | 'storage' | 'WebSocket' | 'fetch' | 'keepTrying'>> & {
+    keepTrying: (() => boolean) | undefined;
     token: string | undefined;
     reconnect: Required<ReconnectOptions>;
     storage: ResumeStorage | null;
@@ -136,6 +148,7 @@ export class SignalingClient extends Emitter<SignalingEvents> {
       url: options.url,
       room: options.room,
       token: options.token,
+      keepTrying: options.keepTrying,
       reconnect: { ...DEFAULT_RECONNECT, ...definedOnly(options.reconnect ?? {}) },
       storage: options.storage === undefined ? defaultStorage() : options.storage,
       WebSocket: WebSocketImpl,
@@ -157,13 +170,14 @@ export class SignalingClient extends Emitter<SignalingEvents> {
   connect(): Promise<JoinedMessage> {
     if (this._state === 'joined' && this.joinedMessage) return Promise.resolve(this.joinedMessage);
     if (this._state === 'closed') return Promise.reject(new CallError('not-joined', 'this client was closed; create a new one'));
+    if (this.connecting) return this.connecting;
     if (!ROOM_ID_PATTERN.test(this.options.room)) {
       // Refused here rather than by the server, so the caller hears why at once.
-      const error = new CallError('invalid-message', `room "${this.options.room}" must be 1-64 of A-Z a-z 0-9 _ -`, { fatal: true });
+      const error = new CallError('invalid-room', `room "${this.options.room}" must be 1-64 of A-Z a-z 0-9 _ -`);
       this.fail(error);
       return Promise.reject(error);
     }
-    return new Promise((resolve, reject) => {
+    this.connecting = new Promise<JoinedMessage>((resolve, reject) => {
       this.connectWaiter = { resolve, reject };
       if (this._state === 'idle') {
         this.setState('connecting');
@@ -173,6 +187,12 @@ export class SignalingClient extends Emitter<SignalingEvents> {
         }, this.options.connectTimeoutMs);
       }
     });
+    // Settled once: a later connect() (after a fatal error the client is closed anyway) starts over.
+    const clear = () => {
+      this.connecting = undefined;
+    };
+    this.connecting.then(clear, clear);
+    return this.connecting;
   }
 
   /** Relays `data` to the other peer; queued while reconnecting and sent in order after `joined`. */
@@ -189,7 +209,9 @@ export class SignalingClient extends Emitter<SignalingEvents> {
   /** Hangs up: frees the seat at once (the other side hears `peer-left` `hangup`) and closes. */
   leave(): void {
     if (this._state === 'closed') return;
-    if (this._state === 'joined') this.write({ type: 'leave' });
+    // Also when our join is still in flight: the server handles frames in order, so this frees
+    // the seat it is about to grant (a `not-in-room` answer is harmless).
+    if (this._state === 'joined' || this.joinSent) this.write({ type: 'leave' });
     this.forgetResume();
     this.shutdown(CloseCode.normal);
   }
@@ -215,11 +237,15 @@ export class SignalingClient extends Emitter<SignalingEvents> {
       return;
     }
     this.socket = socket;
+    this.joinSent = false;
     let opened = false;
+    // A socket that never opens (a blackholed SYN) or opens but never seats us is as good as
+    // dead: give up on it and try the next one.
+    clearTimeout(this.seatTimer);
+    this.seatTimer = setTimeout(() => this.dropSocket(), this.options.connectTimeoutMs);
     socket.onopen = () => {
       opened = true;
-      // A socket that opens but never seats us is as good as dead: try the next one.
-      this.seatTimer = setTimeout(() => this.dropSocket(), this.options.connectTimeoutMs);
+      this.joinSent = true;
       this.joinSentResume = this.resumeValue !== undefined;
       this.write({
         type: 'join',
@@ -268,6 +294,7 @@ export class SignalingClient extends Emitter<SignalingEvents> {
 
   private seated(message: JoinedMessage): void {
     clearTimeout(this.seatTimer);
+    this.reportedUnreachable = false;
     const resumed = this.joinSentResume;
     this.joinedMessage = message;
     this.everJoined = true;
@@ -309,6 +336,8 @@ export class SignalingClient extends Emitter<SignalingEvents> {
       case 'server-shutdown':
         return; // Close 1001 follows; we reconnect then.
       case 'already-joined':
+      case 'peer-absent': // the other side left or is not there yet: ordinary churn
+      case 'not-in-room': // the answer to a leave that overtook our seat
         return;
     }
     this.emit('error', new CallError(code, text, { fatal: false, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) }));
@@ -322,7 +351,7 @@ export class SignalingClient extends Emitter<SignalingEvents> {
     if (code === CloseCode.sessionReplaced) {
       this.fail(new CallError('session-replaced', 'the call continued in another tab or window'));
     } else if (code === CloseCode.policyViolation || code === CloseCode.messageTooBig) {
-      this.fail(new CallError('invalid-message', `the server closed the connection (${code}): a bug to report`, { fatal: true }));
+      this.fail(new CallError('server-closed', `the server closed the connection (${code}): a bug to report`));
     } else if (!opened && !this.everJoined) {
       void this.diagnoseRefusal();
     } else {
@@ -352,12 +381,20 @@ export class SignalingClient extends Emitter<SignalingEvents> {
 
   private scheduleReconnect(): void {
     const { initialDelayMs, maxDelayMs, factor, jitter, maxAttempts } = this.options.reconnect;
+    let base = Math.min(maxDelayMs, initialDelayMs * factor ** this.attempts);
     if (this.attempts >= maxAttempts) {
-      this.fail(new CallError('server-unreachable', `lost the call server and could not reconnect after ${maxAttempts} attempts`));
-      return;
+      const text = `lost the call server and could not reconnect after ${maxAttempts} attempts`;
+      if (!this.options.keepTrying?.()) {
+        this.fail(new CallError('server-unreachable', text));
+        return;
+      }
+      if (!this.reportedUnreachable) {
+        this.reportedUnreachable = true;
+        this.emit('error', new CallError('server-unreachable', `${text}; media still flows, still trying`, { fatal: false }));
+      }
+      base = maxDelayMs;
     }
     this.setState('reconnecting');
-    const base = Math.min(maxDelayMs, initialDelayMs * factor ** this.attempts);
     const delay = base * (1 - jitter * Math.random());
     this.attempts++;
     this.later(() => {

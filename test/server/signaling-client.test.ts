@@ -114,11 +114,11 @@ describe('SignalingClient (Node, real server)', () => {
     assert.equal(c.state, 'closed');
   });
 
-  test('an invalid room id is refused at once with a fatal invalid-message, not a timeout', async (t) => {
+  test('an invalid room id is refused at once with a fatal invalid-room, not a timeout', async (t) => {
     const c = client(t, { url: 'ws://127.0.0.1:9/ws', room: 'not a room!' });
     const error = await c.connect().then(() => undefined, (e: unknown) => e);
     assert.ok(error instanceof CallError);
-    assert.equal(error.code, 'invalid-message');
+    assert.equal(error.code, 'invalid-room');
     assert.equal(error.fatal, true);
   });
 
