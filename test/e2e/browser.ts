@@ -51,13 +51,12 @@ export async function launchChromium(options: LaunchOptions = {}): Promise<Brows
       `--user-data-dir=${profile}`,
     ],
   });
-  browser.once('disconnected', () => {
-    try {
-      rmSync(profile, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
-    } catch {
-      // Chromium may still be flushing its profile; the OS temp cleaner gets the rest.
-    }
-  });
+  // Remove the profile once the browser process has exited (on 'disconnected' it may still be
+  // writing to it).
+  const remove = () => rmSync(profile, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+  const child = browser.process();
+  if (child && child.exitCode === null) child.once('exit', remove);
+  else browser.once('disconnected', remove);
   return browser;
 }
 
