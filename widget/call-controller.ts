@@ -81,6 +81,7 @@ export class CallController implements ReactiveController {
       on('error', (error) => this.host.callError(error)),
     );
     await call.join();
+    if (this.call !== call) return; // a newer call (or none) replaced this one meanwhile
     this.update(() => (this.media = call.mediaState));
   }
 

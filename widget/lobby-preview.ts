@@ -20,7 +20,8 @@ export class LobbyPreview implements ReactiveController {
   }
 
   hostDisconnected(): void {
-    this.stop();
+    // Nothing here: a move within the page (removed and re-added in the same task) keeps the
+    // preview; the element's removal check calls stop() once it is really gone.
   }
 
   /** Opens (or reopens, after a device choice) the preview. */

@@ -102,8 +102,10 @@ export const styles = css`
   .status p { margin: 0; line-height: 1.45; }
   .status.overlay { background: rgb(15 23 42 / 0.8); color: #fff; }
   .status.error { border-top: 4px solid var(--_danger); }
+  .status .invite { justify-self: stretch; }
   .lobby { position: relative; z-index: 3; width: min(92%, 360px); display: grid; gap: 12px; background: color-mix(in srgb, var(--_surface) 92%, transparent); }
   .lobby h2 { margin: 0; font-size: 20px; }
+  .lobby p { margin: 0; font-size: 14px; }
   .field { display: grid; gap: 4px; font-size: 13px; }
   input, select {
     font: inherit;

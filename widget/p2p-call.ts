@@ -1,4 +1,5 @@
 import { LitElement, html, nothing, type PropertyValues, type TemplateResult } from 'lit';
+import { keyed } from 'lit/directives/keyed.js';
 import { CallError, type CallState, type LocalMediaOptions } from '../sdk/index.js';
 import { CallController } from './call-controller.js';
 import { defaultServerUrl } from './default-server.js';
@@ -13,6 +14,7 @@ import { styles } from './p2p-call.styles.js';
 const EXPLAINED = new Set([
   'media-denied', 'media-unavailable', 'room-full', 'unauthorized', 'server-unreachable',
   'unsupported-protocol', 'server-busy', 'session-replaced', 'ice-failed', 'timeout',
+  'message-too-long', 'not-joined', 'invalid-room', 'server-closed',
 ]);
 
 type ErrorInfo = { code: string; message: string; fatal: boolean };
@@ -87,6 +89,8 @@ export class P2PCall extends LitElement {
     _soundBlocked: { state: true },
     _copied: { state: true },
     _fullscreen: { state: true },
+    _peerLeft: { state: true },
+    _heard: { state: true },
   };
 
   /** Room to join (required to join). */
@@ -101,9 +105,9 @@ export class P2PCall extends LitElement {
   declare iceTransportPolicy: RTCIceTransportPolicy;
   /** Skip the lobby and join as soon as the element is on the page. */
   declare autojoin: boolean;
-  /** Join with the microphone off; toggling it during a call mutes/unmutes. */
+  /** Join with the microphone off; toggling it during a call mutes/unmutes, and during a call it follows the microphone's real state (toolbar, shortcut, a failed device). */
   declare muted: boolean;
-  /** Join with the camera off; toggling it during a call turns the camera off/on. */
+  /** Join (and preview in the lobby) with the camera off; toggling it during a call turns the camera off/on, and during a call it follows the camera's real state. */
   declare cameraOff: boolean;
   /** Never ask for a camera. */
   declare audioOnly: boolean;
@@ -124,15 +128,21 @@ export class P2PCall extends LitElement {
   declare private _devicesOpen: boolean;
   declare private _unread: number;
   declare private _soundBlocked: boolean;
-  declare private _copied: boolean;
+  /** Feedback of the copy-link button: `done`, or `failed` (the link is then shown to copy by hand). */
+  declare private _copied: 'done' | 'failed' | undefined;
   declare private _fullscreen: boolean;
+  /** The other person left and nobody has joined since: said in the waiting panel. */
+  declare private _peerLeft: boolean;
+  /** Chat messages received since the last state change; the live region announces the latest. */
+  declare private _heard: number;
 
   private readonly controller = new CallController(this);
   private readonly preview = new LobbyPreview(this);
   private readonly devices = new MediaDevicesController(this);
   private joining: Promise<void> | undefined;
   private removalTimer: ReturnType<typeof setTimeout> | undefined;
-  private hangingUp = false;
+  /** The room the current call or preview was started with (undefined while idle). */
+  private startedRoom: string | undefined;
   private cameraChoice: string | undefined;
   private microphoneChoice: string | undefined;
   private speakerChoice: string | undefined;
@@ -153,10 +163,21 @@ export class P2PCall extends LitElement {
     this._devicesOpen = false;
     this._unread = 0;
     this._soundBlocked = false;
-    this._copied = false;
     this._fullscreen = false;
+    this._peerLeft = false;
+    this._heard = 0;
     this.addEventListener('p2p-message', () => {
       if (!this._chatOpen) this._unread++;
+      this._heard++;
+    });
+    this.addEventListener('p2p-peer-leave', () => (this._peerLeft = true));
+    this.addEventListener('p2p-peer-join', () => (this._peerLeft = false));
+    // During a call `muted` and `camera-off` follow what is really on (toolbar, shortcuts, a
+    // device that failed); willUpdate only acts when they differ from it, so this cannot loop.
+    this.addEventListener('p2p-media-change', ({ detail }) => {
+      if (!this.controller.call) return;
+      this.muted = !detail.microphone;
+      if (!this.audioOnly) this.cameraOff = !detail.camera;
     });
   }
 
@@ -168,15 +189,18 @@ export class P2PCall extends LitElement {
   // -------------------------------------------------------------------------------------------
   // Public methods
 
-  /** Joins `room`; resolves once seated (waiting or connecting); rejects with a typed error. */
+  /** Joins `room`; resolves once seated (waiting or connecting); rejects with a typed error (`not-joined` when `hangup()` cancels it). */
   join(): Promise<void> {
     if (this.joining && ['joining', 'waiting', 'connecting', 'connected', 'reconnecting'].includes(this._state)) {
       return this.joining;
     }
     if (!this.room) return Promise.reject(new CallError('not-joined', 'set the room attribute before joining', { fatal: false }));
     this._error = undefined;
-    this.hangingUp = false;
+    this.resetPanels();
+    this.startedRoom = this.room;
     this.setState('joining');
+    // A p2p-state-change listener may have called hangup() already.
+    if (this._state !== 'joining') return Promise.reject(new CallError('not-joined', 'the join was cancelled by hangup()', { fatal: false }));
     const stream = this.preview.take();
     this.joining = this.controller.join({
       server: this.server || defaultServerUrl(),
@@ -191,18 +215,13 @@ export class P2PCall extends LitElement {
     return this.joining;
   }
 
-  /** Leaves the call and releases camera and microphone. Idempotent. */
+  /** Leaves the call (or cancels a join, or closes the lobby) and releases camera and microphone. Idempotent. */
   hangup(): void {
-    if (!this.controller.call) {
-      // In the lobby only the preview is open: release it all the same.
-      if (this._state === 'preview') {
-        this.preview.stop();
-        this.setState('ended');
-      }
-      return;
-    }
-    this.hangingUp = true;
+    // In the lobby only the preview is open, and early in `joining` the SDK call may not exist
+    // yet: release (or cancel) all the same.
+    if (!this.controller.call && this._state !== 'preview' && this._state !== 'joining') return;
     this.controller.hangup();
+    this.preview.stop();
     this.joining = undefined;
     this.setState('ended');
   }
@@ -248,16 +267,25 @@ export class P2PCall extends LitElement {
       this.controller.end();
       this.preview.stop();
       this.joining = undefined;
+      this.startedRoom = undefined;
       this.setState('idle');
     });
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
-    if (!this.hasUpdated) return;
-    if (changed.has('room') && changed.get('room') !== undefined) this.roomChanged();
+    // `room` set and join() called in the same task: join() already took the new room.
+    if (changed.has('room') && this.startedRoom !== undefined && this.room !== this.startedRoom) this.roomChanged();
+    // On the page, idle, and now a room (e.g. set right after append()): go.
+    else if (this.isConnected && this._state === 'idle' && this.room) this.enter();
+    else if (this.hasUpdated && this._state === 'preview' && (changed.has('cameraOff') || changed.has('audioOnly'))) void this.startPreview();
     const call = this.controller.call;
-    if (call && changed.has('muted') && changed.get('muted') !== undefined) void call.setMicrophone(!this.muted);
-    if (call && changed.has('cameraOff') && changed.get('cameraOff') !== undefined) void call.setCamera(!this.cameraOff);
+    if (!call || !this.hasUpdated) return;
+    // Act only on a change that differs from what is on: the media-change mirror sets these too.
+    // Early in `joining` the media is not open yet; LocalMedia applies the wish once it is.
+    const { microphone, camera } = this.controller.media;
+    const early = this._state === 'joining';
+    if (changed.has('muted') && (early || this.muted === microphone)) void call.setMicrophone(!this.muted);
+    if (changed.has('cameraOff') && (early || this.cameraOff === camera)) void call.setCamera(!this.cameraOff);
   }
 
   protected override updated(): void {
@@ -296,6 +324,7 @@ export class P2PCall extends LitElement {
     const previous = this._state;
     if (previous === next) return;
     this._state = next;
+    this._heard = 0;
     if (next !== 'connected' && next !== 'reconnecting') this._soundBlocked = false;
     this.dispatchEvent(new P2PCallEvent('p2p-state-change', { state: next, previous }));
   }
@@ -306,6 +335,7 @@ export class P2PCall extends LitElement {
     if (this.autojoin) {
       this.join().catch(() => undefined); // The error state and p2p-error carry it.
     } else {
+      this.startedRoom = this.room;
       this.setState('preview');
       void this.startPreview();
     }
@@ -316,14 +346,23 @@ export class P2PCall extends LitElement {
     this.preview.stop();
     this.joining = undefined;
     this._error = undefined;
+    this.startedRoom = undefined;
+    this.resetPanels();
     this.setState('idle');
     if (this.isConnected) this.enter();
+  }
+
+  /** What belonged to the previous call or room: banners, chat, unread count, copy feedback. */
+  private resetPanels(): void {
+    this._notice = this._copied = undefined;
+    this._chatOpen = this._devicesOpen = this._peerLeft = false;
+    this._unread = 0;
   }
 
   private async startPreview(): Promise<void> {
     await this.preview.start({
       audio: this.microphoneChoice ? { deviceId: { exact: this.microphoneChoice } } : true,
-      video: this.audioOnly ? false : this.cameraChoice ? { deviceId: { exact: this.cameraChoice } } : true,
+      video: this.audioOnly || this.cameraOff ? false : this.cameraChoice ? { deviceId: { exact: this.cameraChoice } } : true,
     });
     const failure = this.preview.failure;
     if (failure !== undefined) {
@@ -351,8 +390,12 @@ export class P2PCall extends LitElement {
   }
 
   private attachStream(part: string, stream: MediaStream | undefined, muted: boolean): void {
-    const video = this.renderRoot.querySelector<HTMLVideoElement>(`video[part~="${part}"]`);
-    if (!video || video.srcObject === (stream ?? null)) return;
+    const video = this.renderRoot.querySelector<HTMLVideoElement & { sinkId?: string; setSinkId?(id: string): Promise<void> }>(`video[part~="${part}"]`);
+    if (!video) return;
+    // The speaker chosen in the lobby or before a rejoin: this <video> is new since then.
+    const sink = this.speakerChoice;
+    if (!muted && sink && video.setSinkId && video.sinkId !== sink) void video.setSinkId(sink).catch(() => undefined);
+    if (video.srcObject === (stream ?? null)) return;
     video.srcObject = stream ?? null;
     video.muted = muted;
     if (!stream) return;
@@ -399,9 +442,14 @@ export class P2PCall extends LitElement {
     const link = this.inviteUrl || location.href;
     try {
       await navigator.clipboard.writeText(link);
-      this._copied = true;
+      this._copied = 'done';
     } catch {
-      this._copied = false;
+      // Show the link, selected, to copy by hand.
+      this._copied = 'failed';
+      await this.updateComplete;
+      const input = this.renderRoot.querySelector<HTMLInputElement>('.invite');
+      input?.focus();
+      input?.select();
     }
   }
 
@@ -474,7 +522,7 @@ export class P2PCall extends LitElement {
           ${this._devicesOpen && inCall ? this.renderDevices() : nothing}
         </div>
         ${inCall ? this.renderControls() : nothing}
-        <div class="sr-only" role="status" aria-live="polite">${this.announcement()}</div>
+        <div class="sr-only" role="status" aria-live="polite">${keyed(this._heard, this.announcement())}</div>
       </div>
     `;
   }
@@ -515,6 +563,7 @@ export class P2PCall extends LitElement {
         this.join().catch(() => undefined);
       }}>
         <h2>${this.t('lobbyTitle')}</h2>
+        ${this.cameraOff && !this.audioOnly ? html`<p>${this.t('cameraIsOff')}</p>` : nothing}
         <label class="field">${this.t('joinAs')}
           <input name="name" autocomplete="nickname" maxlength="80" .value=${this.displayName}
             @input=${(e: Event) => (this.displayName = (e.target as HTMLInputElement).value)} />
@@ -560,8 +609,10 @@ export class P2PCall extends LitElement {
         return html`<div part="status" class="status panel"><span class="spinner" aria-hidden="true"></span><p>${t('joining')}</p></div>`;
       case 'waiting':
         return html`<div part="status" class="status panel">
+          ${this._peerLeft ? html`<p>${t('peerLeft')}</p>` : nothing}
           <p>${t('waiting')}</p>
-          <button class="secondary" @click=${() => void this.copyInvite()}>${icons.link}${this._copied ? t('copied') : t('copyLink')}</button>
+          <button class="secondary" @click=${() => void this.copyInvite()}>${icons.link}${t(this._copied === 'done' ? 'copied' : this._copied ? 'copyFailed' : 'copyLink')}</button>
+          ${this._copied === 'failed' ? html`<input class="invite" readonly aria-label=${t('copyLink')} .value=${this.inviteUrl || location.href} />` : nothing}
         </div>`;
       case 'connecting':
         return html`<div part="status" class="status panel"><span class="spinner" aria-hidden="true"></span><p>${t('connecting')}</p></div>`;
@@ -574,7 +625,7 @@ export class P2PCall extends LitElement {
         const code = this._error?.code ?? 'unknown';
         const key = (EXPLAINED.has(code) ? `error.${code}` : 'error.unknown') as StringKey;
         // Trying again cannot help when the answer would be the same.
-        const retryable = !['room-full', 'unauthorized', 'unsupported-protocol', 'session-replaced', 'invalid-message'].includes(code);
+        const retryable = !['room-full', 'unauthorized', 'unsupported-protocol', 'session-replaced', 'invalid-room'].includes(code);
         return html`<div part="status" class="status panel error" role="alert"><p>${t(key)}</p>
           ${retryable ? html`<button class="primary" @click=${() => this.join().catch(() => undefined)}>${t('retry')}</button>` : nothing}</div>`;
       }
@@ -603,7 +654,7 @@ export class P2PCall extends LitElement {
         ${button('microphone', t('muteMicrophone'), microphone ? icons.mic : icons.micOff, !microphone, () => void call?.setMicrophone(!microphone))}
         ${this.audioOnly ? nothing : button('camera', t('stopCamera'), camera ? icons.cam : icons.camOff, !camera, () => void call?.setCamera(!camera))}
         ${canShare && !this.audioOnly ? button('screen', t('shareScreen'), icons.screen, screen, () => void call?.setScreenShare(!screen)) : nothing}
-        ${button('chat', t('chat'), html`${icons.chat}${this._unread > 0 ? html`<span class="unread">${this._unread}</span>` : nothing}`, this._chatOpen, () => {
+        ${button('chat', this._unread > 0 ? t('chatUnread').replace('{n}', String(this._unread)) : t('chat'), html`${icons.chat}${this._unread > 0 ? html`<span class="unread">${this._unread}</span>` : nothing}`, this._chatOpen, () => {
           this._chatOpen = !this._chatOpen;
           this._unread = 0;
         })}
@@ -636,12 +687,11 @@ export class P2PCall extends LitElement {
       joining: 'joining', waiting: 'waiting', connecting: 'connecting', connected: 'connected',
       reconnecting: 'reconnecting', ended: 'ended',
     };
-    if (this._state === 'error') {
-      const code = this._error?.code ?? 'unknown';
-      return this.t((EXPLAINED.has(code) ? `error.${code}` : 'error.unknown') as StringKey);
-    }
+    // Errors are not repeated here: the error panel is role="alert" and announces itself.
+    if (this._heard > 0) return this.t('newMessage').replace('{name}', this.controller.remote?.displayName || this.t('them'));
     const key = keys[this._state];
-    return key ? this.t(key) : '';
+    const text = key ? this.t(key) : '';
+    return this._state === 'waiting' && this._peerLeft ? `${this.t('peerLeft')} ${text}` : text;
   }
 }
 

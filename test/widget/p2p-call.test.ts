@@ -37,6 +37,21 @@ function button(el: P2PCall, label: RegExp): HTMLButtonElement {
   return found;
 }
 
+/** The lobby's self-preview stream, once it is open. */
+async function previewStream(el: P2PCall): Promise<MediaStream> {
+  let stream: MediaStream | undefined;
+  await until(() => {
+    const video = shadow(el).querySelector<HTMLVideoElement>('video[part="local-video"]');
+    stream = video?.srcObject instanceof MediaStream ? video.srcObject : undefined;
+    return stream !== undefined && stream.getTracks().length > 0;
+  }, 'self-preview');
+  return stream!;
+}
+
+const live = (tracks: MediaStreamTrack[]) => tracks.filter((t) => t.readyState === 'live');
+
+const liveRegion = (el: P2PCall) => shadow(el).querySelector('[aria-live="polite"]')!.textContent!.trim();
+
 async function connectedPair(server: TestServer) {
   const room = uniqueRoom();
   const a = await element(html`<p2p-call room=${room} server=${server.wsUrl} autojoin display-name="Ada"></p2p-call>`);
@@ -63,6 +78,66 @@ describe('<p2p-call> states', () => {
     expect(shadow(el).querySelector('meter')).to.exist;
     expect(shadow(el).querySelector('[part~="join-button"]')).to.exist;
     await expect(el).shadowDom.to.be.accessible();
+  });
+
+  it('camera-off: the lobby opens no camera, says so, and turning camera-off off restarts the preview with one', async () => {
+    const el = await element(html`<p2p-call room=${uniqueRoom()} camera-off></p2p-call>`);
+    const stream = await previewStream(el);
+    expect(live(stream.getVideoTracks()), 'a live camera track in the lobby').to.have.length(0);
+    expect(shadow(el).querySelector('[part="lobby"]')!.textContent).to.contain('Camera off');
+    el.cameraOff = false;
+    await until(async () => live((await previewStream(el)).getVideoTracks()).length === 1, 'camera in the preview');
+    expect(live(stream.getTracks()), 'the old preview is released').to.have.length(0);
+    el.cameraOff = true;
+    await until(async () => (await previewStream(el)).getVideoTracks().length === 0, 'camera off again');
+  });
+
+  it('audio-only: the lobby asks for no camera', async () => {
+    const asked: MediaStreamConstraints[] = [];
+    const devices = navigator.mediaDevices as MediaDevices & { getUserMedia: MediaDevices['getUserMedia'] };
+    const real = devices.getUserMedia.bind(devices);
+    devices.getUserMedia = (constraints?: MediaStreamConstraints) => {
+      asked.push(constraints ?? {});
+      return real(constraints);
+    };
+    try {
+      const el = await element(html`<p2p-call room=${uniqueRoom()} audio-only></p2p-call>`);
+      await until(() => shadow(el).querySelectorAll('select').length >= 1, 'lobby with a microphone picker');
+      expect(asked).to.have.length(1);
+      expect(asked[0]!.video).to.equal(false);
+    } finally {
+      delete (devices as Partial<MediaDevices>).getUserMedia;
+    }
+  });
+
+  it('applies the speaker chosen in the lobby to the call\'s remote audio', async function () {
+    const speakers = (await navigator.mediaDevices.enumerateDevices()).filter((d) => d.kind === 'audiooutput' && d.deviceId !== '');
+    if (speakers.length === 0 || !('setSinkId' in HTMLMediaElement.prototype)) this.skip();
+    const server = await startServer();
+    const el = await element(html`<p2p-call room=${uniqueRoom()} server=${server.wsUrl}></p2p-call>`);
+    await previewStream(el);
+    await until(() => shadow(el).querySelectorAll('select').length >= 3, 'device pickers incl. speaker');
+    const select = [...shadow(el).querySelectorAll('select')].at(-1)!;
+    const chosen = speakers.at(-1)!.deviceId;
+    select.value = chosen;
+    select.dispatchEvent(new Event('change'));
+    await el.join();
+    await el.updateComplete;
+    const remote = shadow(el).querySelector<HTMLVideoElement & { sinkId: string }>('video[part="remote-video"]')!;
+    await until(() => remote.sinkId === chosen, `remote sinkId ${remote.sinkId}`); // setSinkId is async
+  });
+
+  it('hangup() from a p2p-state-change listener for joining cancels the join and releases the preview', async () => {
+    const server = await startServer();
+    const el = await element(html`<p2p-call room=${uniqueRoom()} server=${server.wsUrl}></p2p-call>`);
+    const tracks = (await previewStream(el)).getTracks();
+    el.addEventListener('p2p-state-change', (e) => {
+      if (e.detail.state === 'joining') el.hangup();
+    });
+    const error = await el.join().then(() => undefined, (e: { code: string }) => e);
+    expect(error).to.have.property('code', 'not-joined');
+    expect(el.state).to.equal('ended');
+    expect(live(tracks), 'preview tracks still live').to.have.length(0);
   });
 
   it('joins from the lobby without a second camera prompt: the preview stream is the call stream', async () => {
@@ -99,9 +174,18 @@ describe('<p2p-call> states', () => {
     expect(a.state).to.equal('ended');
     expect((await left).detail.reason).to.equal('hangup');
     await stateOf(b, 'waiting');
+    await b.updateComplete;
+    expect(shadow(b).querySelector('[part="status"]')!.textContent).to.contain('The other person left.');
+    expect(liveRegion(b)).to.contain('The other person left.');
     await a.updateComplete;
     expect(button(a, /rejoin/i)).to.exist;
     await expect(a).shadowDom.to.be.accessible();
+    button(a, /rejoin/i).click();
+    await Promise.all([stateOf(a, 'connected'), stateOf(b, 'connected')]);
+    b.hangup();
+    await stateOf(a, 'waiting');
+    await a.updateComplete;
+    expect(shadow(a).querySelector('[part="status"]')!.textContent, 'after a rejoin').to.contain('The other person left.');
   });
 
   it('shows a human error with p2p-error for a fatal error (room full), and offers no pointless retry', async () => {
@@ -115,6 +199,7 @@ describe('<p2p-call> states', () => {
     expect(event.detail).to.include({ code: 'room-full', fatal: true });
     await third.updateComplete;
     expect(shadow(third).querySelector('[role="alert"]')!.textContent).to.contain('already has two people');
+    expect(liveRegion(third), 'announced twice (alert panel and live region)').to.not.contain('already has two people');
     await expect(third).shadowDom.to.be.accessible();
   });
 
@@ -176,13 +261,64 @@ describe('<p2p-call> attributes, properties and events', () => {
     await until(() => b.shadowRoot!.querySelector('[part="avatar"]') !== null, 'avatar for a camera that is off');
   });
 
+  it('joins when room and autojoin are set right after the element is appended', async () => {
+    const server = await startServer();
+    const el = document.createElement('p2p-call');
+    elements.push(el);
+    document.body.append(el);
+    el.server = server.wsUrl;
+    el.room = uniqueRoom();
+    el.autojoin = true;
+    await until(() => el.state === 'waiting', `waiting (state is ${el.state})`);
+  });
+
+  it('opens the lobby when room is set right after the element is appended', async () => {
+    const el = document.createElement('p2p-call');
+    elements.push(el);
+    document.body.append(el);
+    el.room = uniqueRoom();
+    await el.updateComplete;
+    expect(el.state).to.equal('preview');
+    await previewStream(el);
+  });
+
+  it('room set and join() called in the same task joins that room (join() resolves only once seated)', async () => {
+    const server = await startServer();
+    const el = await element(html`<p2p-call room=${uniqueRoom()} server=${server.wsUrl}></p2p-call>`);
+    await previewStream(el);
+    const room = uniqueRoom(); // e.g. the host page picks a room, then joins
+    el.room = room;
+    await el.join();
+    expect(el.state, 'state after join() resolved').to.be.oneOf(['waiting', 'connecting']);
+    // Seated in the new room: a second element there fills it with this one.
+    const other = await element(html`<p2p-call room=${room} server=${server.wsUrl} autojoin></p2p-call>`);
+    await Promise.all([stateOf(el, 'connected'), stateOf(other, 'connected')]);
+  });
+
+  it('muted and camera-off follow the real state, and act live after the user changed it with the toolbar', async () => {
+    const server = await startServer();
+    const el = await element(html`<p2p-call room=${uniqueRoom()} server=${server.wsUrl} autojoin muted></p2p-call>`);
+    await stateOf(el, 'waiting');
+    await el.updateComplete;
+    expect(button(el, /microphone/i).getAttribute('aria-pressed')).to.equal('true');
+    button(el, /microphone/i).click();
+    await until(() => button(el, /microphone/i).getAttribute('aria-pressed') === 'false', 'unmuted by the user');
+    await until(() => !el.muted && !el.hasAttribute('muted'), 'muted follows the microphone');
+    el.muted = true; // the host page mutes again
+    await until(() => button(el, /microphone/i).getAttribute('aria-pressed') === 'true', 'muted by the host page');
+    button(el, /camera/i).click();
+    await until(() => el.cameraOff && el.hasAttribute('camera-off'), 'camera-off follows the camera');
+    el.cameraOff = false;
+    await until(() => button(el, /camera/i).getAttribute('aria-pressed') === 'false', 'camera back on by the host page');
+  });
+
   it('sends chat as text, never HTML, and fires p2p-message', async () => {
     const server = await startServer();
     const { a, b } = await connectedPair(server);
     const message = oneEvent(b, 'p2p-message');
     a.sendMessage('<img src=x onerror=alert(1)>');
     expect((await message).detail.text).to.equal('<img src=x onerror=alert(1)>');
-    button(b, /^chat$/i).click();
+    button(b, /^chat\b/i).click(); // "Chat, 1 unread"
     await b.updateComplete;
     const log = shadow(b).querySelector('.chat-log')!;
     expect(log.querySelector('img')).to.equal(null);
@@ -228,6 +364,58 @@ describe('<p2p-call> attributes, properties and events', () => {
     expect(button(a, /camera/i).hasAttribute('aria-pressed')).to.equal(true);
     expect(shadow(a).querySelector('[aria-live="polite"]')!.textContent).to.contain('Connected');
   });
+
+  it('labels the close button of the devices panel for what it closes', async () => {
+    const server = await startServer();
+    const el = await element(html`<p2p-call room=${uniqueRoom()} server=${server.wsUrl} autojoin></p2p-call>`);
+    await stateOf(el, 'waiting');
+    await el.updateComplete;
+    button(el, /devices/i).click();
+    await el.updateComplete;
+    const close = shadow(el).querySelector('.devices button.close')!;
+    expect(close.getAttribute('aria-label')).to.not.match(/chat/i);
+  });
+
+  it('tells assistive technology about unread chat messages and announces each new one', async () => {
+    const server = await startServer();
+    const { a, b } = await connectedPair(server);
+    await until(() => shadow(a).querySelector('.remote-label')?.textContent?.includes('Bo') ?? false, 'remote name');
+    b.sendMessage('hello');
+    await until(() => shadow(a).querySelector('.unread') !== null, 'unread badge shown');
+    expect(button(a, /chat/i).getAttribute('aria-label'), 'accessible name of the chat button').to.equal('Chat, 1 unread');
+    expect(liveRegion(a)).to.equal('New message from Bo');
+    const region = shadow(a).querySelector('[aria-live="polite"]')!;
+    const text = () => [...region.childNodes].find((n) => n.nodeType === Node.TEXT_NODE && n.textContent!.trim() !== '');
+    const first = text();
+    b.sendMessage('again');
+    await until(() => shadow(a).querySelector('.unread')?.textContent === '2', 'two unread');
+    expect(text(), 'the same text is written anew, so it is announced again').to.not.equal(first);
+    a.lang = 'zh-CN';
+    await a.updateComplete;
+    expect(button(a, /聊天/).getAttribute('aria-label')).to.equal('聊天，2 条未读');
+    expect(liveRegion(a)).to.equal('Bo 发来一条新消息');
+    button(a, /聊天/).click();
+    await a.updateComplete;
+    expect(button(a, /聊天/).getAttribute('aria-label')).to.equal('聊天');
+  });
+
+  it('says why a chat message could not be sent', async () => {
+    const server = await startServer();
+    const el = await element(html`<p2p-call room=${uniqueRoom()} server=${server.wsUrl} autojoin></p2p-call>`);
+    await stateOf(el, 'waiting');
+    await el.updateComplete;
+    button(el, /^chat$/i).click();
+    await el.updateComplete;
+    const form = shadow(el).querySelector<HTMLFormElement>('.chat form')!;
+    form.querySelector('input')!.value = 'anyone?';
+    form.requestSubmit();
+    await el.updateComplete;
+    expect(shadow(el).querySelector('.notice')!.textContent).to.contain('Nobody is here yet to receive your message.');
+    form.querySelector('input')!.value = 'x'.repeat(4001); // maxlength binds typing only
+    form.requestSubmit();
+    await el.updateComplete;
+    expect(shadow(el).querySelector('.notice')!.textContent).to.contain('That message is too long to send.');
+  });
 });
 
 describe('<p2p-call> page integration', () => {
@@ -246,6 +434,18 @@ describe('<p2p-call> page integration', () => {
     expect(tracks.every((t) => t.readyState === 'ended')).to.equal(true);
   });
 
+  it('a move within the page (same task) keeps the lobby self-preview', async () => {
+    const el = await element(html`<p2p-call room=${uniqueRoom()}></p2p-call>`);
+    const tracks = (await previewStream(el)).getTracks();
+    el.parentElement!.append(el); // moved within the same task
+    await new Promise((resolve) => setTimeout(resolve)); // let the removal check run (one task)
+    expect(el.state).to.equal('preview');
+    expect(live(tracks), 'preview tracks stopped by a move').to.have.length(tracks.length);
+    el.remove();
+    await until(() => live(tracks).length === 0, 'preview released on removal');
+    expect(el.state).to.equal('idle');
+  });
+
   it('changing room ends the call and joins the new room with autojoin', async () => {
     const server = await startServer();
     const { a, b } = await connectedPair(server);
@@ -253,6 +453,65 @@ describe('<p2p-call> page integration', () => {
     a.room = uniqueRoom();
     await left;
     await stateOf(a, 'waiting');
+  });
+
+  it('a room change starts clean: no notice, open panel, unread count or peer-left note from the old room', async () => {
+    const server = await startServer();
+    const { a, b } = await connectedPair(server);
+    button(a, /^chat$/i).click();
+    await a.updateComplete;
+    const form = shadow(a).querySelector<HTMLFormElement>('.chat form')!;
+    form.querySelector('input')!.value = 'x'.repeat(4001);
+    form.requestSubmit();
+    button(a, /^chat$/i).click(); // closed again
+    b.sendMessage('hi');
+    await until(() => shadow(a).querySelector('.unread') !== null, 'unread badge shown');
+    b.hangup();
+    await stateOf(a, 'waiting');
+    button(a, /devices/i).click();
+    await a.updateComplete;
+    expect(shadow(a).querySelector('[part="status"]')!.textContent).to.contain('The other person left.');
+    expect(shadow(a).querySelector('.notice')).to.not.equal(null);
+    expect(shadow(a).querySelector('.devices')).to.not.equal(null);
+    a.room = uniqueRoom();
+    await a.updateComplete; // the room change runs in the update
+    await stateOf(a, 'waiting');
+    await a.updateComplete;
+    expect(shadow(a).querySelector('[part="status"]')!.textContent).to.not.contain('The other person left.');
+    expect(shadow(a).querySelector('.notice')).to.equal(null);
+    expect(shadow(a).querySelector('.devices')).to.equal(null);
+    expect(shadow(a).querySelector('.unread')).to.equal(null);
+    expect(button(a, /chat/i).getAttribute('aria-label')).to.equal('Chat');
+  });
+
+  it('shows the invite link, selected, when copying it fails', async () => {
+    const server = await startServer();
+    const el = await element(html`<p2p-call room=${uniqueRoom()} server=${server.wsUrl} autojoin invite-url="https://example.com/call/42"></p2p-call>`);
+    await stateOf(el, 'waiting');
+    await el.updateComplete;
+    const clipboard = navigator.clipboard as Clipboard & { writeText: Clipboard['writeText'] };
+    clipboard.writeText = () => Promise.reject(new DOMException('no permission', 'NotAllowedError'));
+    try {
+      button(el, /copy invite link/i).click();
+      await until(() => shadow(el).querySelector('.invite') !== null, 'link shown');
+      const input = shadow(el).querySelector<HTMLInputElement>('.invite')!;
+      expect(input.value).to.equal('https://example.com/call/42');
+      expect(shadow(el).activeElement).to.equal(input);
+      expect(input.selectionEnd! - input.selectionStart!).to.equal(input.value.length);
+      expect(shadow(el).querySelector('[part="status"]')!.textContent).to.contain('Could not copy');
+      await expect(el).shadowDom.to.be.accessible();
+    } finally {
+      delete (clipboard as Partial<Clipboard>).writeText;
+    }
+  });
+
+  it('translates the toolbar label (zh-CN)', async () => {
+    const server = await startServer();
+    const el = await element(html`<p2p-call lang="zh-CN" room=${uniqueRoom()} server=${server.wsUrl} autojoin></p2p-call>`);
+    await stateOf(el, 'waiting');
+    await el.updateComplete;
+    const label = shadow(el).querySelector('[part="controls"]')!.getAttribute('aria-label')!;
+    expect(label, 'English text in a zh-CN UI').to.not.match(/[A-Za-z]/);
   });
 
   it('defining twice does not throw', async () => {
