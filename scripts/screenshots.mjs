@@ -169,6 +169,14 @@ try {
     for (const page of pages) await page.evaluate(() => document.querySelector('p2p-call')?.hangup()).catch(() => {});
     for (const page of pages) await page.close().catch(() => {});
   }
+
+  // The dark color scheme, once, at the large size.
+  const size = SIZES[0];
+  const dark = await connectedPair(size);
+  for (const page of [dark.a, dark.b]) await page.emulateMediaFeatures([{ name: 'prefers-color-scheme', value: 'dark' }]);
+  await dark.a.evaluate(() => document.querySelector('p2p-call').shadowRoot.querySelector('button[part~="chat-button"]').click());
+  await shot(dark.a, 'connected-dark', size);
+  for (const page of [dark.a, dark.b]) await page.close();
 } finally {
   await browser.close();
   await server.close();
