@@ -226,7 +226,11 @@ export class Call extends Emitter<CallEvents> {
         this.seated = true;
         this.polite = message.polite;
         this.serverIceServers = message.iceServers;
-        if (this.session) this.session.polite = message.polite;
+        if (this.session) {
+          this.session.polite = message.polite;
+          // Fresh TURN credentials for the next ICE restart of the running connection.
+          this.session.setIceServers(this.iceServers());
+        }
         this.seatTaken(message.peers[0], resumed);
       }),
       signaling.on('peer-joined', ({ peerId }) => this.peerArrived(peerId)),
@@ -273,10 +277,14 @@ export class Call extends Emitter<CallEvents> {
   private fail(error: CallError): void {
     if (isFinalState(this._state)) return;
     this.run++;
-    this.emit('error', error);
+    // No path between us is the other side's problem too: tell it why we leave (before `leave`,
+    // which the server handles after this relay).
+    if (error.code === 'ice-failed' && this.remotePeerId !== undefined) this.sendSignal({ kind: 'bye', reason: 'ice-failed' });
     this.signaling?.leave();
     this.teardown();
     this.setState('error');
+    // Last, so listeners (which may call hangup()) find the call already settled.
+    this.emit('error', error);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -357,6 +365,12 @@ export class Call extends Emitter<CallEvents> {
       case 'candidate':
         if (session && session.remoteSession === signal.session) void session.handle(signal);
         return;
+      case 'bye':
+        // The other side found no network path to us: neither will we, so say so now.
+        if (session?.connectionState !== 'connected') {
+          this.fail(new CallError('ice-failed', 'no network path to the other side (a firewall without TURN?)'));
+        }
+        return;
       default:
         return assertNever(signal);
     }
@@ -376,7 +390,7 @@ export class Call extends Emitter<CallEvents> {
       polite: this.polite,
       initiator,
       configuration: {
-        iceServers: [...(this.options.iceServers ?? []), ...this.serverIceServers],
+        iceServers: this.iceServers(),
         ...(this.options.iceTransportPolicy ? { iceTransportPolicy: this.options.iceTransportPolicy } : {}),
       },
       send: (signal) => this.sendSignal(signal),
@@ -398,6 +412,11 @@ export class Call extends Emitter<CallEvents> {
     this.armIceTimer();
     this.updateState();
     return session;
+  }
+
+  /** The host page's ICE servers together with those the server sent in the latest `joined`. */
+  private iceServers(): RTCIceServer[] {
+    return [...(this.options.iceServers ?? []), ...this.serverIceServers];
   }
 
   private closeSession(): void {

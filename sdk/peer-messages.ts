@@ -26,7 +26,13 @@ export interface CandidateSignal {
   candidate: RTCIceCandidateInit;
 }
 
-export type PeerSignal = HelloSignal | DescriptionSignal | CandidateSignal;
+/** "I am giving up on this call": said before leaving when no network path was found. */
+export interface ByeSignal {
+  kind: 'bye';
+  reason: 'ice-failed';
+}
+
+export type PeerSignal = HelloSignal | DescriptionSignal | CandidateSignal | ByeSignal;
 
 const SDP_TYPES: readonly string[] = ['offer', 'answer', 'pranswer', 'rollback'];
 
@@ -36,6 +42,8 @@ export function parsePeerSignal(data: SignalData): PeerSignal | undefined {
   switch (kind) {
     case 'hello':
       return session === null || typeof session === 'string' ? { kind, session } : undefined;
+    case 'bye':
+      return data['reason'] === 'ice-failed' ? { kind, reason: 'ice-failed' } : undefined;
     case 'description': {
       const description = data['description'] as Record<string, unknown> | undefined;
       if (typeof session !== 'string' || typeof description !== 'object' || description === null) return undefined;

@@ -102,6 +102,16 @@ export class PeerSession extends Emitter<PeerSessionEvents> {
     await transceiver.sender.replaceTrack(track);
   }
 
+  /** Uses these ICE servers from now on (e.g. fresh TURN credentials for the next ICE restart). */
+  setIceServers(iceServers: RTCIceServer[]): void {
+    if (this.closed) return;
+    try {
+      this.pc.setConfiguration({ ...this.pc.getConfiguration(), iceServers });
+    } catch {
+      // A configuration the browser will not change in place: the next new connection gets it.
+    }
+  }
+
   /** Sends our current offer again if it is still waiting for an answer. */
   resendPendingOffer(): void {
     if (!this.closed && this.pc.signalingState === 'have-local-offer') this.sendLocalDescription();
