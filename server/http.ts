@@ -78,11 +78,7 @@ export function createRequestHandler({ staticDir, bundleDir, version, log }: Req
       return;
     }
     const path = requestPath(req.url);
-    if (path === HEALTH_PATH) {
-      const body: HealthResponse = { ok: true, protocols: [...SUPPORTED_PROTOCOLS] };
-      sendJson(res, 200, body, { 'Access-Control-Allow-Origin': '*', 'Cache-Control': 'no-store' });
-      return;
-    }
+    if (handleHealthCheck(req, res)) return;
     const bundle = BUNDLE_ROUTE.exec(path);
     if (bundle !== null) {
       const requestedVersion = bundle[1];
@@ -129,6 +125,18 @@ function requestPath(url: string | undefined): string {
   const end = target.search(/[?#]/);
   const path = end < 0 ? target : target.slice(0, end);
   return path === '' ? '/' : path;
+}
+
+/**
+ * Answers `GET /healthz` (the SDK reads it to tell an unreachable server from a version
+ * mismatch) and returns true; false for any other request. Exported for apps that attach the
+ * signaling server to their own HTTP server and route this path themselves.
+ */
+export function handleHealthCheck(req: IncomingMessage, res: ServerResponse): boolean {
+  if (requestPath(req.url) !== HEALTH_PATH || (req.method !== 'GET' && req.method !== 'HEAD')) return false;
+  const body: HealthResponse = { ok: true, protocols: [...SUPPORTED_PROTOCOLS] };
+  sendJson(res, 200, body, { 'Access-Control-Allow-Origin': '*', 'Cache-Control': 'no-store' });
+  return true;
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {

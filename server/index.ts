@@ -12,3 +12,4 @@ export type { SignalingServer, ServerStats } from './signaling-server.js';
 export { ConfigError, DEFAULTS } from './config.js';
 export type { SignalingServerOptions, LogLevel } from './config.js';
 export { mintTurnCredentials } from './turn-credentials.js';
+export { handleHealthCheck } from './http.js';
