@@ -172,7 +172,7 @@ export class Connection implements PeerLink {
         if (this.closing) return;
         if (!check.ok) return this.sendError('unauthorized', 'join', check.reason);
       }
-      result = rooms.join(this, message.room);
+      result = rooms.join(this, message.room, this.address);
     }
     if (!result.ok) return this.refuseJoin(result);
     this.seat = result.seat;

@@ -35,8 +35,11 @@ export type JoinFailure =
 export type JoinResult = { ok: true; seat: SeatHandle } | JoinFailure;
 
 export interface RoomDirectory {
-  /** Takes a free seat in `room` (creating the room), and sends `joined` to `link`. */
-  join(link: PeerLink, room: string): JoinResult;
+  /**
+   * Takes a free seat in `room` (creating the room), and sends `joined` to `link`. `address`
+   * is the client's address: one address holds at most `maxSeatsPerAddress` seats, live or held.
+   */
+  join(link: PeerLink, room: string, address: string): JoinResult;
   /** Takes back the seat that `resume` was issued for, and sends `joined` to `link`. */
   resume(link: PeerLink, room: string, resume: string): JoinResult;
   /** Relays to the other seat; returns `'peer-absent'` when nobody can receive it. */
@@ -53,6 +56,11 @@ export interface RoomDirectory {
 export interface RoomOptions {
   graceMs: number;
   maxRooms: number;
+  /**
+   * Seats, live or held, one client address may hold. Without it one address could fill every
+   * room by joining and dropping (held seats outlive their sockets by the grace period).
+   */
+  maxSeatsPerAddress: number;
   /** The `iceServers` to put in a seat's `joined`. */
   iceServersFor(peerId: string): IceServer[];
   now?: Clock;
@@ -65,6 +73,7 @@ export const SERVER_BUSY_RETRY_MS = 5_000;
 
 interface Seat extends SeatHandle {
   readonly polite: boolean;
+  readonly address: string;
   /** `null` while the seat is held after a drop. */
   link: PeerLink | null;
   resume: string;
@@ -82,6 +91,7 @@ interface Room {
 export class InMemoryRooms implements RoomDirectory {
   private readonly rooms = new Map<string, Room>();
   private readonly seatsByResume = new Map<string, Seat>();
+  private readonly seatsByAddress = new Map<string, number>();
   private readonly now: Clock;
 
   constructor(private readonly options: RoomOptions) {
@@ -92,7 +102,11 @@ export class InMemoryRooms implements RoomDirectory {
     return this.rooms.size;
   }
 
-  join(link: PeerLink, roomId: string): JoinResult {
+  join(link: PeerLink, roomId: string, address: string): JoinResult {
+    const held = this.seatsByAddress.get(address) ?? 0;
+    if (held >= this.options.maxSeatsPerAddress) {
+      return { ok: false, code: 'server-busy', retryAfterMs: Math.max(1, this.options.graceMs) };
+    }
     let room = this.rooms.get(roomId);
     if (room === undefined) {
       if (this.rooms.size >= this.options.maxRooms) {
@@ -110,6 +124,7 @@ export class InMemoryRooms implements RoomDirectory {
       // The first seat is polite; the second takes the opposite of whoever is there, so the
       // two seated peers always differ however often peers come and go.
       polite: other === undefined ? true : !other.polite,
+      address,
       link,
       resume: '',
       graceEndsAt: 0,
@@ -117,6 +132,7 @@ export class InMemoryRooms implements RoomDirectory {
       queue: [],
     };
     room.seats.push(seat);
+    this.seatsByAddress.set(address, held + 1);
     this.sendJoined(seat, other);
     if (other?.link) {
       other.link.send({ type: 'peer-joined', peerId: seat.peerId });
@@ -186,6 +202,7 @@ export class InMemoryRooms implements RoomDirectory {
     }
     this.rooms.clear();
     this.seatsByResume.clear();
+    this.seatsByAddress.clear();
   }
 
   private expire(seat: Seat): void {
@@ -202,6 +219,9 @@ export class InMemoryRooms implements RoomDirectory {
     if (index < 0) return;
     room.seats.splice(index, 1);
     clearTimeout(seat.graceTimer);
+    const held = (this.seatsByAddress.get(seat.address) ?? 1) - 1;
+    if (held > 0) this.seatsByAddress.set(seat.address, held);
+    else this.seatsByAddress.delete(seat.address);
     this.seatsByResume.delete(seat.resume);
     const other = room.seats[0];
     if (other) {

@@ -71,6 +71,8 @@ class SignalingServerImpl implements SignalingServer {
     this.rooms = new InMemoryRooms({
       graceMs: options.reconnectGraceMs,
       maxRooms: options.maxRooms,
+      // An address may hold as many seats as it may hold sockets; held seats count too.
+      maxSeatsPerAddress: options.maxConnectionsPerIp,
       iceServersFor: (peerId) => iceServersFor(turn, peerId),
       onSeatExpired: (seat) => this.log.info({ room: seat.room, peerId: seat.peerId }, 'seat expired'),
     });
