@@ -1,26 +1,13 @@
 // @web/test-runner: SDK and widget tests in Debian's real Chromium, headless, with fake media
-// devices. A plugin starts real signaling servers on demand (test/browser-plugins.mjs).
+// devices (switches shared with the e2e suites: test/chromium-args.mjs). A plugin starts real
+// signaling servers on demand (test/browser-plugins.mjs).
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromeLauncher } from '@web/test-runner-chrome';
 import { esbuildPlugin } from '@web/dev-server-esbuild';
 import { signalingServerPlugin } from './test/browser-plugins.mjs';
-
-export const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--use-fake-ui-for-media-stream',
-  '--use-fake-device-for-media-stream',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--no-default-browser-check',
-  '--autoplay-policy=no-user-gesture-required',
-  '--allow-loopback-in-peer-connection',
-  '--disable-features=WebRtcHideLocalIpsWithMdns',
-];
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from './test/chromium-args.mjs';
 
 export default {
   files: ['test/sdk/**/*.test.ts', 'test/widget/**/*.test.ts'],
@@ -33,7 +20,7 @@ export default {
   browsers: [
     chromeLauncher({
       launchOptions: {
-        executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+        executablePath: CHROMIUM_PATH,
         headless: true,
         args: [...CHROMIUM_ARGS, `--user-data-dir=${mkdtempSync(join(tmpdir(), 'p2p-call-wtr-'))}`],
       },

@@ -9,17 +9,12 @@ import { join, resolve } from 'node:path';
 import puppeteer from 'puppeteer-core';
 import { WebSocketServer } from 'ws';
 import { createSignalingServer } from '../dist/server/index.js';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../test/chromium-args.mjs';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const OUT = join(ROOT, 'docs/screenshots');
 const SIZES = [[1280, 800], [360, 640]];
-const ARGS = [
-  '--no-sandbox', '--disable-gpu', '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run',
-  '--no-default-browser-check', '--autoplay-policy=no-user-gesture-required',
-  '--allow-loopback-in-peer-connection', '--disable-features=WebRtcHideLocalIpsWithMdns',
-  '--hide-scrollbars', '--force-prefers-reduced-motion',
-];
+const ARGS = [...CHROMIUM_ARGS, '--hide-scrollbars', '--force-prefers-reduced-motion'];
 
 const scratch = mkdtempSync(join(tmpdir(), 'p2p-call-shot-pages-'));
 writeFileSync(join(scratch, 'shot.css'), 'html,body{margin:0;height:100%;background:#0b1120}p2p-call{position:fixed;inset:0;--p2p-call-radius:0}');
@@ -34,7 +29,7 @@ await new Promise((done) => silentHttp.listen(0, '127.0.0.1', done));
 const silentUrl = `ws://127.0.0.1:${silentHttp.address().port}/ws`;
 
 const browser = await puppeteer.launch({
-  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+  executablePath: CHROMIUM_PATH,
   headless: true,
   pipe: true,
   args: [...ARGS, `--user-data-dir=${mkdtempSync(join(tmpdir(), 'p2p-call-shots-'))}`],

@@ -4,7 +4,11 @@
  * passed to the page are written without named inner functions (the test transform would wrap
  * them in a helper the page does not have); longer page code is passed as source text.
  */
+import assert from 'node:assert/strict';
 import type { Browser, Page } from 'puppeteer-core';
+import { remoteFramesAdvance, waitForElementState } from '../e2e/page-helpers.js';
+
+export { remoteFramesAdvance };
 
 interface Recorded {
   events: Array<{ type: string; detail: Record<string, unknown> }>;
@@ -26,25 +30,18 @@ export async function openDemo(browser: Browser, url: string): Promise<Page> {
   return page;
 }
 
+/** Page source: the `p2p-error`s recorded so far, appended to a state wait's timeout error. */
+const RECORDED_ERRORS = `'; errors: ' + JSON.stringify(window.recorded.events.filter((e) => e.type === 'p2p-error'))`;
+
 /** Resolves when the page's <p2p-call> reaches `wanted` (listening to its state events). */
 export function waitState(page: Page, wanted: string, timeout = 15_000): Promise<void> {
-  return page.evaluate((s, ms) => new Promise<void>((resolve, reject) => {
-    const el = document.querySelector('p2p-call') as HTMLElement & { state: string };
-    if (el.state === s) return resolve();
-    const timer = setTimeout(() => {
-      const errors = (window as unknown as { recorded: Recorded }).recorded.events.filter((e) => e.type === 'p2p-error');
-      reject(new Error(`state stayed ${el.state}, wanted ${s}; errors: ${JSON.stringify(errors)}`));
-    }, ms);
-    el.addEventListener('p2p-state-change', (event) => {
-      if ((event as CustomEvent<{ state: string }>).detail.state !== s) return;
-      clearTimeout(timer);
-      resolve();
-    });
-  }), wanted, timeout);
+  return waitForElementState(page, wanted, timeout, RECORDED_ERRORS);
 }
 
+export type JoinHow = 'button' | 'method';
+
 /** Waits for the lobby, then joins by pressing its button (as a visitor) or by `el.join()`. */
-export async function joinCall(page: Page, how: 'button' | 'method'): Promise<void> {
+export async function joinCall(page: Page, how: JoinHow): Promise<void> {
   await waitState(page, 'preview');
   if (how === 'button') {
     await page.evaluate(() => {
@@ -55,22 +52,6 @@ export async function joinCall(page: Page, how: 'button' | 'method'): Promise<vo
   } else {
     await page.evaluate(() => (document.querySelector('p2p-call') as HTMLElement & { join(): Promise<void> }).join());
   }
-}
-
-/** Waits for `frames` new frames on the element's remote video (the page must be in front). */
-export async function remoteFramesAdvance(page: Page, frames = 3): Promise<void> {
-  await page.bringToFront();
-  await page.evaluate(`new Promise((resolve, reject) => {
-    const video = document.querySelector('p2p-call').shadowRoot.querySelector('video[part="remote-video"]');
-    const timer = setTimeout(() => reject(new Error('remote video frames did not advance')), 10000);
-    let first;
-    const tick = (now, meta) => {
-      first ??= meta.presentedFrames;
-      if (meta.presentedFrames - first >= ${frames}) { clearTimeout(timer); resolve(); }
-      else video.requestVideoFrameCallback(tick);
-    };
-    video.requestVideoFrameCallback(tick);
-  })`);
 }
 
 /** The first `p2p-stats` detail that names a candidate type (recorded or still to come). */
@@ -101,5 +82,28 @@ export async function hangUpAndClose(...pages: Page[]): Promise<void> {
     if (page.isClosed()) continue;
     await page.evaluate(() => (document.querySelector('p2p-call') as (HTMLElement & { hangup(): void }) | null)?.hangup()).catch(() => {});
     await page.close().catch(() => {});
+  }
+}
+
+/**
+ * Two demo pages at `url` call each other: the first joins (`how[0]`) and waits, then the second
+ * (`how[1]`); both connect, decode each other's video and record no `p2p-error`. `check` runs on
+ * the live call; both pages hang up and close at the end, whether it passed or not.
+ */
+export async function twoPageCall(browser: Browser, url: string, how: [JoinHow, JoinHow], check: (a: Page, b: Page) => Promise<void>): Promise<void> {
+  const a = await openDemo(browser, url);
+  const b = await openDemo(browser, url);
+  try {
+    await joinCall(a, how[0]);
+    await waitState(a, 'waiting');
+    await joinCall(b, how[1]);
+    await Promise.all([waitState(a, 'connected'), waitState(b, 'connected')]);
+    await remoteFramesAdvance(a);
+    await remoteFramesAdvance(b);
+    assert.deepEqual(await errorsOn(a), []);
+    assert.deepEqual(await errorsOn(b), []);
+    await check(a, b);
+  } finally {
+    await hangUpAndClose(a, b);
   }
 }

@@ -16,7 +16,7 @@ import type { Browser } from 'puppeteer-core';
 import type { WebSocket } from 'ws';
 import { DEFAULTS, createSignalingServer, type SignalingServer, type SignalingServerOptions } from '../../server/index.js';
 import { launchChromium } from '../e2e/browser.js';
-import { errorsOn, hangUpAndClose, joinCall, openDemo, remoteFramesAdvance, waitState } from './demo-call.js';
+import { twoPageCall } from './demo-call.js';
 import {
   Workspace, deployFile, deriveNginxSite, get, makeCertificate, nginxDirectives, nginxLocation, nginxServer, nginxTimeMs, openSocket,
   parseEnvFile, startNginx, substitute, type Certificate, type RunningNginx,
@@ -195,22 +195,10 @@ describe('nginx with deploy/nginx.conf', () => {
     assert.ok(browser);
     const room = `nginx-${Date.now()}`;
     const url = `${main.nginx.origin}/r/${room}`;
-    const a = await openDemo(browser, url);
-    const b = await openDemo(browser, url);
-    try {
-      await joinCall(a, 'button');
-      await waitState(a, 'waiting');
-      await joinCall(b, 'button');
-      await Promise.all([waitState(a, 'connected'), waitState(b, 'connected')]);
-      await remoteFramesAdvance(a);
-      await remoteFramesAdvance(b);
-      assert.deepEqual(await errorsOn(a), []);
-      assert.deepEqual(await errorsOn(b), []);
+    await twoPageCall(browser, url, ['button', 'button'], async () => {
       const opened = main.logs.filter((line) => line['msg'] === 'connection opened');
       assert.ok(opened.length >= 2 && opened.every((line) => line['address'] === '127.0.0.1'), JSON.stringify(opened));
-    } finally {
-      await hangUpAndClose(a, b);
-    }
+    });
   });
 
   test('an idle WebSocket through nginx stays open across server heartbeats', async () => {

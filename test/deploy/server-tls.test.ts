@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'puppeteer-core';
 import { launchChromium } from '../e2e/browser.js';
-import { errorsOn, hangUpAndClose, joinCall, openDemo, remoteFramesAdvance, waitState } from './demo-call.js';
+import { twoPageCall } from './demo-call.js';
 import { Workspace, deployFile, get, makeCertificate, openSocket, startProcess, type Certificate, type ManagedProcess } from './helpers.js';
 
 let ws: Workspace;
@@ -40,21 +40,9 @@ describe('the server with its own TLS (--tls-cert, --tls-key)', () => {
   test('two demo pages call each other over https and wss', async () => {
     assert.ok(browser);
     const url = `${origin}/r/own-tls-${Date.now()}`;
-    const a = await openDemo(browser, url);
-    const b = await openDemo(browser, url);
-    try {
-      await joinCall(a, 'method');
-      await waitState(a, 'waiting');
-      await joinCall(b, 'button');
-      await Promise.all([waitState(a, 'connected'), waitState(b, 'connected')]);
-      await remoteFramesAdvance(a);
-      await remoteFramesAdvance(b);
-      assert.deepEqual(await errorsOn(a), []);
-      assert.deepEqual(await errorsOn(b), []);
+    await twoPageCall(browser, url, ['method', 'button'], async (a) => {
       assert.equal(await a.evaluate(() => location.protocol), 'https:');
-    } finally {
-      await hangUpAndClose(a, b);
-    }
+    });
   });
 
   test("SIGTERM closes sockets with 1001 and exits 0 within the unit's TimeoutStopSec", async () => {

@@ -10,22 +10,10 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { extname, join, normalize, resolve } from 'node:path';
 import puppeteer, { type Browser } from 'puppeteer-core';
+import { CHROMIUM_PATH, chromiumArgs } from '../chromium-args.mjs';
 
-export const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
+export const CHROMIUM = CHROMIUM_PATH;
 export const ROOT = resolve(import.meta.dirname, '../..');
-
-const BASE_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--use-fake-device-for-media-stream',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--no-default-browser-check',
-  '--allow-loopback-in-peer-connection',
-  '--disable-features=WebRtcHideLocalIpsWithMdns',
-];
 
 export interface LaunchOptions {
   /** Auto-accept camera/microphone prompts (default true); false to test a denial. */
@@ -44,9 +32,7 @@ export async function launchChromium(options: LaunchOptions = {}): Promise<Brows
     headless: true,
     pipe: true,
     args: [
-      ...BASE_ARGS,
-      ...(options.fakeUi === false ? [] : ['--use-fake-ui-for-media-stream']),
-      '--autoplay-policy=no-user-gesture-required',
+      ...chromiumArgs({ fakeUi: options.fakeUi !== false }),
       ...(options.extraArgs ?? []),
       `--user-data-dir=${profile}`,
     ],

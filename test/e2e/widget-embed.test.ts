@@ -12,6 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'puppeteer-core';
 import { createSignalingServer, type SignalingServer } from '../../server/index.js';
 import { launchChromium } from './browser.js';
+import { remoteFramesAdvance, waitForElementState as state } from './page-helpers.js';
 
 let browser: Browser;
 let signaling: SignalingServer;
@@ -79,40 +80,6 @@ async function openHost(room: string, script: 'esm' | 'iife' = 'esm'): Promise<P
   });
   await page.goto(`${hostOrigin}/?room=${room}&script=${script}`);
   return page;
-}
-
-/** Resolves when the element reaches `state` (event-driven; background tabs get no frames). */
-function state(page: Page, wanted: string, timeout = 15_000): Promise<void> {
-  return page.evaluate((s, ms) => new Promise<void>((resolve, reject) => {
-    const el = document.querySelector('p2p-call') as HTMLElement & { state: string };
-    if (el.state === s) return resolve();
-    const timer = setTimeout(() => reject(new Error(`state stayed ${el.state}, wanted ${s}`)), ms);
-    el.addEventListener('p2p-state-change', (event) => {
-      if ((event as CustomEvent<{ state: string }>).detail.state !== s) return;
-      clearTimeout(timer);
-      resolve();
-    });
-  }), wanted, timeout);
-}
-
-/**
- * Waits for `frames` new frames on the element's remote <video part="remote-video">. Written as
- * page source text: the test's TypeScript transform wraps named functions in a helper the page
- * does not have.
- */
-async function remoteFramesAdvance(page: Page, frames = 3): Promise<void> {
-  await page.bringToFront();
-  await page.evaluate(`new Promise((resolve, reject) => {
-    const video = document.querySelector('p2p-call').shadowRoot.querySelector('video[part="remote-video"]');
-    const timer = setTimeout(() => reject(new Error('remote video frames did not advance')), 10000);
-    let first;
-    const tick = (now, meta) => {
-      first ??= meta.presentedFrames;
-      if (meta.presentedFrames - first >= ${frames}) { clearTimeout(timer); resolve(); }
-      else video.requestVideoFrameCallback(tick);
-    };
-    video.requestVideoFrameCallback(tick);
-  })`);
 }
 
 const recorded = (page: Page) => page.evaluate(() => (window as unknown as { recorded: Recorded }).recorded);

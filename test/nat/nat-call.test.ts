@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'puppeteer-core';
 import { CHROMIUM, ROOT, launchChromium } from '../e2e/browser.js';
+import { remoteFramesAdvance } from '../e2e/page-helpers.js';
 import { ADDRESSES, PRIVATE_RANGES, commandPath, createNatLab, labNamespaces, labSkipReason, labTempDir, removeStaleLabs, type NatLab, type Role } from './lab.js';
 import type { PubConfig, PubReady } from './pub-services.js';
 
@@ -166,22 +167,6 @@ const waitForState = (page: Page, state: string, timeoutMs = 15_000) =>
   waitForEvent(page, ['p2p-state-change'], `detail.state === ${JSON.stringify(state)}`, timeoutMs);
 
 const recorded = (page: Page) => page.evaluate(() => (window as unknown as { recorded: Recorded[] }).recorded);
-
-/** Waits for `frames` new frames on the element's remote <video part="remote-video">. */
-async function remoteFramesAdvance(page: Page, frames = 3): Promise<void> {
-  await page.bringToFront();
-  await page.evaluate(`new Promise((resolve, reject) => {
-    const video = document.querySelector('p2p-call').shadowRoot.querySelector('video[part="remote-video"]');
-    const timer = setTimeout(() => reject(new Error('remote video frames did not advance')), 10000);
-    let first;
-    const tick = (now, meta) => {
-      first ??= meta.presentedFrames;
-      if (meta.presentedFrames - first >= ${frames}) { clearTimeout(timer); resolve(); }
-      else video.requestVideoFrameCallback(tick);
-    };
-    video.requestVideoFrameCallback(tick);
-  })`);
-}
 
 /** Hangs up (closing the RTCPeerConnection, so no TURN allocation lingers) and closes the page. */
 async function hangupAndClose(page: Page | undefined): Promise<void> {

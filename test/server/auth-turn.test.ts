@@ -5,37 +5,15 @@
  */
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { describe, it, type TestContext } from 'node:test';
+import { describe, it } from 'node:test';
 import { SignJWT, type JWTPayload } from 'jose';
 import type { JoinedMessage } from '../../sdk/protocol.js';
-import { mintTurnCredentials, type SignalingServerOptions } from '../../server/index.js';
-import { startServer, TestClient, type RunningServer } from './helpers.js';
+import { mintTurnCredentials } from '../../server/index.js';
+import { harness } from './helpers.js';
 
 const ROOM = 'auth-room';
 const TOKEN_SECRET = 'auth-test-token-secret-0123456789';
 const OTHER_SECRET = 'some-other-secret-9876543210';
-
-interface Harness extends RunningServer {
-  connect(): Promise<TestClient>;
-}
-
-/** A server for one test; it and every client are closed when the test ends. */
-async function harness(t: TestContext, options: SignalingServerOptions = {}): Promise<Harness> {
-  const running = await startServer(options);
-  const clients: TestClient[] = [];
-  t.after(async () => {
-    await running.close();
-    for (const client of clients) client.drop();
-  });
-  return {
-    ...running,
-    async connect() {
-      const client = await TestClient.connect(running.wsUrl);
-      clients.push(client);
-      return client;
-    },
-  };
-}
 
 const nowSeconds = (): number => Math.floor(Date.now() / 1000);
 

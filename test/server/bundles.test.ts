@@ -9,7 +9,6 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { request, type IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -18,33 +17,13 @@ import { runInNewContext } from 'node:vm';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { pino } from 'pino';
 import { packageVersion } from '../../server/package-root.js';
-import { startServer, type RunningServer } from './helpers.js';
+import { rawRequest, serverFor, startServer, type RunningServer } from './helpers.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const VERSION = packageVersion(ROOT);
 const JS = 'text/javascript; charset=utf-8';
 const SHORT_CACHE = 'public, max-age=300';
 const IMMUTABLE = 'public, max-age=31536000, immutable';
-
-interface Answer {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
-
-/** One HTTP request with the path sent byte for byte as given (no URL normalization). */
-function rawRequest(port: number, path: string, headers: Record<string, string> = {}, method = 'GET'): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, method, headers }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 /** A fresh temporary directory, removed after the test `t` (or by the caller, without `t`). */
 async function tempDir(t: TestContext | undefined, prefix: string): Promise<string> {
@@ -205,8 +184,7 @@ describe('bundles on disk: missing and rebuilt', () => {
         done();
       },
     });
-    const server = await startServer({ bundleDir, logger: pino({ level: 'info' }, sink) });
-    t.after(() => server.close());
+    const server = await serverFor(t, { bundleDir, logger: pino({ level: 'info' }, sink) });
 
     for (const path of ['/p2p-call.js', '/p2p-call.iife.js', `/v/${VERSION}/p2p-call.js`]) {
       const res = await rawRequest(server.port, path);
@@ -227,8 +205,7 @@ describe('bundles on disk: missing and rebuilt', () => {
 
   test('a rebuilt (rewritten) bundle is served with a new ETag; the old ETag no longer gets 304', async (t) => {
     const { bundleDir, staticDir } = await fixture(t);
-    const server = await startServer({ bundleDir, staticDir });
-    t.after(() => server.close());
+    const server = await serverFor(t, { bundleDir, staticDir });
 
     const before = await rawRequest(server.port, '/p2p-call.js');
     const oldEtag = String(before.headers['etag']);
@@ -337,8 +314,7 @@ describe('the real build output (npm run build)', () => {
   const built = join(ROOT, 'dist', 'p2p-call.js');
 
   test('dist/p2p-call.js and the IIFE are served from the package by default', { skip: !existsSync(built) && 'run npm run build first' }, async (t) => {
-    const server = await startServer();
-    t.after(() => server.close());
+    const server = await serverFor(t);
     for (const name of ['p2p-call.js', 'p2p-call.iife.js']) {
       const onDisk = await readFile(join(ROOT, 'dist', name), 'utf8');
       for (const path of [`/${name}`, `/v/${VERSION}/${name}`]) {

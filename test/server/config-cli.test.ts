@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { SignJWT } from 'jose';
 import { ConfigError, optionsFromCommandLine, resolveOptions, type SignalingServerOptions } from '../../server/config.js';
-import { TestClient } from './helpers.js';
+import { TestClient, withTimeout } from './helpers.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CLI = 'dist/server/cli.js';
@@ -259,14 +259,6 @@ function startCli(args: string[]): Cli {
 function killLeftovers(): void {
   for (const child of running) child.kill('SIGKILL');
   running.clear();
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** JSON log lines written so far (non-JSON lines are kept as `{ raw }`). */

@@ -8,32 +8,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { after, describe, test, type TestContext } from 'node:test';
+import { after, describe, test } from 'node:test';
 import type WebSocket from 'ws';
-import { startServer, TestClient, type RunningServer } from './helpers.js';
+import { clientFor, pairIn, serverFor, type TestClient } from './helpers.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-
-async function serverFor(t: TestContext, options: Parameters<typeof startServer>[0] = {}): Promise<RunningServer> {
-  const running = await startServer(options);
-  t.after(() => running.close());
-  return running;
-}
-
-async function clientFor(t: TestContext, url: string): Promise<TestClient> {
-  const client = await TestClient.connect(url);
-  t.after(() => client.drop());
-  return client;
-}
-
-async function pairIn(t: TestContext, url: string, room: string) {
-  const a = await clientFor(t, url);
-  const b = await clientFor(t, url);
-  const joinedA = await a.join(room);
-  await b.join(room);
-  await a.next('peer-joined');
-  return { a, b, joinedA };
-}
 
 // ---------------------------------------------------------------------------------------------
 // A server in a child process

@@ -2,11 +2,13 @@
  * Test plumbing for the signaling server: a real server on port 0 and real `ws` clients that
  * collect frames so a test can await the next one of a given type (never a sleep).
  */
-import { request } from 'node:http';
+import assert from 'node:assert/strict';
+import { request, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { TestContext } from 'node:test';
 import WebSocket from 'ws';
 import { createSignalingServer, type SignalingServer, type SignalingServerOptions } from '../../server/index.js';
-import { PROTOCOL_V1, type ServerMessage, type ServerMessageType } from '../../sdk/protocol.js';
+import { PROTOCOL_V1, type JoinedMessage, type ServerMessage, type ServerMessageType } from '../../sdk/protocol.js';
 
 export interface RunningServer {
   server: SignalingServer;
@@ -156,17 +158,116 @@ export async function joinedClient(url: string, room: string, extra: { token?: s
   return { client, joined };
 }
 
-export interface RawUpgradeResponse {
+// ---------------------------------------------------------------------------------------------
+// Per-test servers and clients, closed when the test ends
+
+/** A server for the test `t`, closed when the test ends. */
+export async function serverFor(t: TestContext, options: SignalingServerOptions = {}): Promise<RunningServer> {
+  const running = await startServer(options);
+  t.after(() => running.close());
+  return running;
+}
+
+/** A connected client for the test `t`, dropped when the test ends. */
+export async function clientFor(t: TestContext, url: string, options: ConnectOptions = {}): Promise<TestClient> {
+  const client = await TestClient.connect(url, options);
+  t.after(() => client.drop());
+  return client;
+}
+
+/**
+ * Two clients of the test `t` seated in `room`: `a` joins first, then `b`, and `a` has taken
+ * its peer-joined (returned as `peerJoined`, unchecked: the caller asserts what it needs).
+ */
+export async function pairIn(t: TestContext, url: string, room: string) {
+  const a = await clientFor(t, url);
+  const b = await clientFor(t, url);
+  const joinedA = await a.join(room);
+  const joinedB = await b.join(room);
+  const peerJoined = await a.next('peer-joined');
+  return { a, b, joinedA, joinedB, idA: joinedA.peerId, idB: joinedB.peerId, peerJoined };
+}
+
+export interface Seated {
+  client: TestClient;
+  joined: JoinedMessage;
+}
+
+export interface Harness extends RunningServer {
+  connect(): Promise<TestClient>;
+  /** A new client seated in `room` (the harness's room unless given). */
+  seat(room?: string, extra?: { token?: string; resume?: string }): Promise<Seated>;
+  /** Two peers seated in the harness's room, the first having seen peer-joined. */
+  pair(extra?: { token?: string }): Promise<[Seated, Seated]>;
+}
+
+/**
+ * A server for one test; it and every client are closed when the test ends (the server first,
+ * then the clients are dropped). `room` is where `seat()` and `pair()` seat by default.
+ */
+export async function harness(t: TestContext, options: SignalingServerOptions = {}, room = 'room'): Promise<Harness> {
+  const running = await startServer(options);
+  const clients: TestClient[] = [];
+  t.after(async () => {
+    await running.close();
+    for (const client of clients) client.drop();
+  });
+  const connect = async (): Promise<TestClient> => {
+    const client = await TestClient.connect(running.wsUrl);
+    clients.push(client);
+    return client;
+  };
+  const seat = async (where = room, extra: { token?: string; resume?: string } = {}): Promise<Seated> => {
+    const client = await connect();
+    return { client, joined: await client.join(where, extra) };
+  };
+  return {
+    ...running,
+    connect,
+    seat,
+    async pair(extra = {}) {
+      const a = await seat(room, extra);
+      const b = await seat(room, extra);
+      assert.equal((await a.client.next('peer-joined')).peerId, b.joined.peerId);
+      return [a, b];
+    },
+  };
+}
+
+/** Drops `b` and waits until `a` has been told, so the server holds b's seat. */
+export async function dropAndWait(a: Seated, b: Seated): Promise<void> {
+  b.client.drop();
+  assert.equal((await a.client.next('peer-disconnected')).peerId, b.joined.peerId);
+}
+
+/** Rejects with "`what` within `ms` ms" unless `promise` settles first. */
+export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+export interface RawAnswer {
   status: number;
-  headers: Record<string, string | string[] | undefined>;
+  headers: IncomingHttpHeaders;
   body: string;
+}
+
+/** Reads a response to its end: status, headers and body text. */
+function answerOf(res: IncomingMessage, resolve: (answer: RawAnswer) => void): void {
+  let body = '';
+  res.setEncoding('utf8');
+  res.on('data', (chunk: string) => (body += chunk));
+  res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
 }
 
 /**
  * Sends a WebSocket upgrade request by hand and returns the HTTP answer, so a test can read the
  * status and JSON body of a refusal (403, 426, 503) that a WebSocket client would hide.
  */
-export function rawUpgrade(port: number, headers: Record<string, string>, path = '/ws'): Promise<RawUpgradeResponse> {
+export function rawUpgrade(port: number, headers: Record<string, string>, path = '/ws'): Promise<RawAnswer> {
   return new Promise((resolve, reject) => {
     const req = request({
       host: '127.0.0.1',
@@ -184,12 +285,16 @@ export function rawUpgrade(port: number, headers: Record<string, string>, path =
       socket.destroy();
       resolve({ status: res.statusCode ?? 0, headers: res.headers, body: '' });
     });
-    req.on('response', (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    });
+    req.on('response', (res) => answerOf(res, resolve));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** One HTTP request with the path sent byte for byte as given (no URL normalization). */
+export function rawRequest(port: number, path: string, headers: Record<string, string> = {}, method = 'GET'): Promise<RawAnswer> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, method, headers }, (res) => answerOf(res, resolve));
     req.on('error', reject);
     req.end();
   });

@@ -4,32 +4,12 @@
  * Small option values keep every wait short; nothing sleeps.
  */
 import assert from 'node:assert/strict';
-import { describe, test, type TestContext } from 'node:test';
+import { describe, test } from 'node:test';
 import WebSocket from 'ws';
 import type { ServerMessage } from '../../sdk/protocol.js';
-import { rawUpgrade, startServer, TestClient, type RunningServer } from './helpers.js';
+import { clientFor, rawUpgrade, serverFor, TestClient, withTimeout } from './helpers.js';
 
 const V1 = 'p2p-call.v1';
-
-async function serverFor(t: TestContext, options: Parameters<typeof startServer>[0] = {}): Promise<RunningServer> {
-  const running = await startServer(options);
-  t.after(() => running.close());
-  return running;
-}
-
-async function clientFor(t: TestContext, url: string, options: Parameters<typeof TestClient.connect>[1] = {}): Promise<TestClient> {
-  const client = await TestClient.connect(url, options);
-  t.after(() => client.drop());
-  return client;
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 /** Polls a condition the test cannot await as an event (server-side bookkeeping), bounded. */
 async function eventually(check: () => boolean, what: string, timeoutMs = 2000): Promise<void> {

@@ -4,37 +4,14 @@
  * fields are ignored, `ping` gets `pong`, and a flood of invalid frames closes the socket 1008.
  */
 import assert from 'node:assert/strict';
-import { describe, it, type TestContext } from 'node:test';
+import { describe, it } from 'node:test';
 import WebSocket from 'ws';
 import { CloseCode, type ClientMessageType } from '../../sdk/protocol.js';
-import type { SignalingServerOptions } from '../../server/index.js';
-import { startServer, TestClient, type RunningServer } from './helpers.js';
+import { harness, TestClient } from './helpers.js';
 
 const ROOM = 'messages-room';
 /** Invalid messages tolerated within 10 s; the next one closes the socket. */
 const INVALID_ALLOWED = 20;
-
-interface Harness extends RunningServer {
-  connect(): Promise<TestClient>;
-}
-
-/** A server for one test; it and every client are closed when the test ends. */
-async function harness(t: TestContext, options: SignalingServerOptions = {}): Promise<Harness> {
-  const running = await startServer(options);
-  const clients: TestClient[] = [];
-  t.after(async () => {
-    await running.close();
-    for (const client of clients) client.drop();
-  });
-  return {
-    ...running,
-    async connect() {
-      const client = await TestClient.connect(running.wsUrl);
-      clients.push(client);
-      return client;
-    },
-  };
-}
 
 /** Expects `invalid-message` with exactly this `ref` (or none) and a human message. */
 async function expectInvalid(client: TestClient, ref: ClientMessageType | undefined): Promise<void> {

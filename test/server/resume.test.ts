@@ -5,67 +5,23 @@
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import { SignJWT } from 'jose';
-import { CloseCode, type JoinedMessage } from '../../sdk/protocol.js';
+import { CloseCode } from '../../sdk/protocol.js';
 import type { SignalingServerOptions } from '../../server/index.js';
-import { startServer, TestClient, type RunningServer } from './helpers.js';
+import { dropAndWait, harness as serverHarness, TestClient, type Harness } from './helpers.js';
 
 const LONG_GRACE_MS = 5_000;
 const ROOM = 'resume-room';
 const TOKEN_SECRET = 'resume-test-token-secret-0123456789';
 
-interface Seated {
-  client: TestClient;
-  joined: JoinedMessage;
-}
-
-interface Harness extends RunningServer {
-  connect(): Promise<TestClient>;
-  seat(room?: string, extra?: { token?: string; resume?: string }): Promise<Seated>;
-  /** Two peers seated in ROOM, the first having seen peer-joined. */
-  pair(extra?: { token?: string }): Promise<[Seated, Seated]>;
-}
-
-/** A server for one test; it and every client are closed when the test ends. */
-async function harness(t: TestContext, options: SignalingServerOptions = {}): Promise<Harness> {
-  const running = await startServer({ reconnectGraceMs: LONG_GRACE_MS, ...options });
-  const clients: TestClient[] = [];
-  t.after(async () => {
-    await running.close();
-    for (const client of clients) client.drop();
-  });
-  const connect = async (): Promise<TestClient> => {
-    const client = await TestClient.connect(running.wsUrl);
-    clients.push(client);
-    return client;
-  };
-  const seat = async (room = ROOM, extra: { token?: string; resume?: string } = {}): Promise<Seated> => {
-    const client = await connect();
-    return { client, joined: await client.join(room, extra) };
-  };
-  return {
-    ...running,
-    connect,
-    seat,
-    async pair(extra = {}) {
-      const a = await seat(ROOM, extra);
-      const b = await seat(ROOM, extra);
-      assert.equal((await a.client.next('peer-joined')).peerId, b.joined.peerId);
-      return [a, b];
-    },
-  };
-}
+/** A server for one test (see helpers' `harness`) that holds seats LONG_GRACE_MS and seats in ROOM. */
+const harness = (t: TestContext, options: SignalingServerOptions = {}): Promise<Harness> =>
+  serverHarness(t, { reconnectGraceMs: LONG_GRACE_MS, ...options }, ROOM);
 
 function roomToken(room: string): Promise<string> {
   return new SignJWT({ room })
     .setProtectedHeader({ alg: 'HS256' })
     .setExpirationTime(Math.floor(Date.now() / 1000) + 600)
     .sign(new TextEncoder().encode(TOKEN_SECRET));
-}
-
-/** Drops `b` and waits until `a` has been told, so the server holds b's seat. */
-async function dropAndWait(a: Seated, b: Seated): Promise<void> {
-  b.client.drop();
-  assert.equal((await a.client.next('peer-disconnected')).peerId, b.joined.peerId);
 }
 
 /** Sends a join with `resume` and expects invalid-resume; the socket stays unseated. */

@@ -5,33 +5,10 @@
  * so a failure replays exactly.
  */
 import assert from 'node:assert/strict';
-import { describe, test, type TestContext } from 'node:test';
+import { describe, test } from 'node:test';
 import WebSocket from 'ws';
 import { ERROR_CODES, MAX_DATA_DEPTH, type ServerMessage } from '../../sdk/protocol.js';
-import { startServer, TestClient, type RunningServer } from './helpers.js';
-
-async function serverFor(t: TestContext, options: Parameters<typeof startServer>[0] = {}): Promise<RunningServer> {
-  const running = await startServer(options);
-  t.after(() => running.close());
-  return running;
-}
-
-async function clientFor(t: TestContext, url: string): Promise<TestClient> {
-  const client = await TestClient.connect(url);
-  t.after(() => client.drop());
-  return client;
-}
-
-/** A seated pair in `room`, with both peer ids. */
-async function pairIn(t: TestContext, url: string, room: string) {
-  const a = await clientFor(t, url);
-  const b = await clientFor(t, url);
-  const joinedA = await a.join(room);
-  const joinedB = await b.join(room);
-  assert.deepEqual(joinedB.peers, [joinedA.peerId]);
-  assert.equal((await a.next('peer-joined')).peerId, joinedB.peerId);
-  return { a, b, idA: joinedA.peerId, idB: joinedB.peerId };
-}
+import { clientFor, pairIn, serverFor, TestClient } from './helpers.js';
 
 // ---------------------------------------------------------------------------------------------
 // Frame generation
@@ -231,7 +208,9 @@ describe('hostile flood: thousands of malformed frames neither crash, pollute no
     assert.deepEqual(prototypeSnapshot(), before, 'built-in prototypes gained or lost properties');
 
     // Service continues: a fresh pair relays a signal whose data carries a __proto__ key.
-    const { a, b, idA } = await pairIn(t, wsUrl, 'after-the-flood');
+    const { a, b, joinedA, joinedB, idA, peerJoined } = await pairIn(t, wsUrl, 'after-the-flood');
+    assert.deepEqual(joinedB.peers, [joinedA.peerId]);
+    assert.equal(peerJoined.peerId, joinedB.peerId);
     const text = '{"sdp":"v=0","__proto__":{"polluted":"yes","x":1},"nested":{"constructor":{"prototype":{"polluted":1}}}}';
     a.sendRaw(`{"type":"signal","data":${text}}`);
     const relayed = await b.next('signal');

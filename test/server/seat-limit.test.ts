@@ -4,19 +4,17 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { startServer, TestClient } from './helpers.js';
+import { clientFor, serverFor, TestClient } from './helpers.js';
 
 test('an address holds at most maxConnectionsPerIp seats, live or held', async (t) => {
-  const running = await startServer({ maxConnectionsPerIp: 2, reconnectGraceMs: 60_000 });
-  t.after(() => running.close());
+  const running = await serverFor(t, { maxConnectionsPerIp: 2, reconnectGraceMs: 60_000 });
   for (const room of ['one', 'two']) {
     const client = await TestClient.connect(running.wsUrl);
     await client.join(room);
     client.drop(); // the seat is held for the grace period
     await client.closed;
   }
-  const third = await TestClient.connect(running.wsUrl);
-  t.after(() => third.drop());
+  const third = await clientFor(t, running.wsUrl);
   third.send({ type: 'join', room: 'three' });
   const refused = await third.nextError('server-busy');
   assert.equal(refused.ref, 'join');
@@ -25,10 +23,8 @@ test('an address holds at most maxConnectionsPerIp seats, live or held', async (
 });
 
 test('a seat freed by leave no longer counts against the address', async (t) => {
-  const running = await startServer({ maxConnectionsPerIp: 1 });
-  t.after(() => running.close());
-  const client = await TestClient.connect(running.wsUrl);
-  t.after(() => client.drop());
+  const running = await serverFor(t, { maxConnectionsPerIp: 1 });
+  const client = await clientFor(t, running.wsUrl);
   await client.join('first');
   client.send({ type: 'leave' });
   await client.join('second');

@@ -5,9 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
-import type { JoinedMessage } from '../../sdk/protocol.js';
 import type { SignalingServerOptions } from '../../server/index.js';
-import { startServer, TestClient, type RunningServer } from './helpers.js';
+import { harness as serverHarness, type Harness, type Seated } from './helpers.js';
 
 /** Long enough that a held seat never expires by accident during a test. */
 const LONG_GRACE_MS = 5_000;
@@ -15,38 +14,9 @@ const LONG_GRACE_MS = 5_000;
 const SHORT_GRACE_MS = 150;
 const ROOM = 'seats-room';
 
-interface Seated {
-  client: TestClient;
-  joined: JoinedMessage;
-}
-
-interface Harness extends RunningServer {
-  connect(): Promise<TestClient>;
-  seat(room?: string, extra?: { token?: string; resume?: string }): Promise<Seated>;
-}
-
-/** A server for one test; it and every client are closed when the test ends. */
-async function harness(t: TestContext, options: SignalingServerOptions = {}): Promise<Harness> {
-  const running = await startServer({ reconnectGraceMs: LONG_GRACE_MS, ...options });
-  const clients: TestClient[] = [];
-  t.after(async () => {
-    await running.close();
-    for (const client of clients) client.drop();
-  });
-  const connect = async (): Promise<TestClient> => {
-    const client = await TestClient.connect(running.wsUrl);
-    clients.push(client);
-    return client;
-  };
-  return {
-    ...running,
-    connect,
-    async seat(room = ROOM, extra = {}) {
-      const client = await connect();
-      return { client, joined: await client.join(room, extra) };
-    },
-  };
-}
+/** A server for one test (see helpers' `harness`) that holds seats LONG_GRACE_MS and seats in ROOM. */
+const harness = (t: TestContext, options: SignalingServerOptions = {}): Promise<Harness> =>
+  serverHarness(t, { reconnectGraceMs: LONG_GRACE_MS, ...options }, ROOM);
 
 /** Seats a newcomer next to `stayer` and checks the newcomer got the opposite `polite`. */
 async function joinNextTo(h: Harness, stayer: Seated): Promise<Seated> {

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { describe, test, type TestContext } from 'node:test';
 import WebSocket, { WebSocketServer } from 'ws';
 import { CallError, SignalingClient, type ResumeStorage, type SignalingClientOptions } from '../../sdk/index.js';
-import { startServer, TestClient } from './helpers.js';
+import { serverFor, startServer, TestClient } from './helpers.js';
 
 function memoryStorage(): ResumeStorage & { map: Map<string, string> } {
   const map = new Map<string, string>();
@@ -36,8 +36,7 @@ function nextEvent<T>(c: SignalingClient, name: string, predicate: (p: T) => boo
 
 describe('SignalingClient (Node, real server)', () => {
   test('signals sent while reconnecting are queued and flushed in order after the resumed joined', async (t) => {
-    const server = await startServer({ reconnectGraceMs: 5000 });
-    t.after(() => server.close());
+    const server = await serverFor(t, { reconnectGraceMs: 5000 });
     const peer = await TestClient.connect(server.wsUrl);
     t.after(() => peer.close());
     await peer.join('queue');
@@ -56,8 +55,7 @@ describe('SignalingClient (Node, real server)', () => {
   });
 
   test('a new client with the stored resume value takes the same seat back (a page reload)', async (t) => {
-    const server = await startServer({ reconnectGraceMs: 5000 });
-    t.after(() => server.close());
+    const server = await serverFor(t, { reconnectGraceMs: 5000 });
     const storage = memoryStorage();
     const before = client(t, { url: server.wsUrl, room: 'reload', storage });
     const seat = await before.connect();
@@ -69,8 +67,7 @@ describe('SignalingClient (Node, real server)', () => {
   });
 
   test('leave forgets the stored resume value', async (t) => {
-    const server = await startServer();
-    t.after(() => server.close());
+    const server = await serverFor(t);
     const storage = memoryStorage();
     const c = client(t, { url: server.wsUrl, room: 'forget', storage });
     await c.connect();

@@ -9,21 +9,9 @@ import type { AddressInfo } from 'node:net';
 import { describe, test, type TestContext } from 'node:test';
 import WebSocket from 'ws';
 import { createSignalingServer } from '../../server/index.js';
-import { httpGet, rawUpgrade, startServer, TestClient, type RunningServer } from './helpers.js';
+import { clientFor, httpGet, rawUpgrade, serverFor, TestClient } from './helpers.js';
 
 const V1 = 'p2p-call.v1';
-
-async function serverFor(t: TestContext, options: Parameters<typeof startServer>[0] = {}): Promise<RunningServer> {
-  const running = await startServer(options);
-  t.after(() => running.close());
-  return running;
-}
-
-async function clientFor(t: TestContext, url: string, options: Parameters<typeof TestClient.connect>[1] = {}): Promise<TestClient> {
-  const client = await TestClient.connect(url, options);
-  t.after(() => client.drop());
-  return client;
-}
 
 function json(body: string): Record<string, unknown> {
   return JSON.parse(body) as Record<string, unknown>;

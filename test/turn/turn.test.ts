@@ -15,6 +15,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'puppeteer-core';
 import { createSignalingServer, type SignalingServer, type SignalingServerOptions } from '../../server/index.js';
 import { launchChromium } from '../e2e/browser.js';
+import { remoteFramesAdvance, waitForElementState as state } from '../e2e/page-helpers.js';
 import { startCoturn, type Coturn } from './coturn.js';
 import { TurnSession, errorCode, restCredential } from './stun.js';
 
@@ -22,6 +23,8 @@ const SECRET = 'coturn-test-secret-0123456789';
 const ICE_TIMEOUT_MS = 4000;
 /** How late `ice-failed` may come after its timer should fire, on a busy 2-core machine. */
 const ICE_FAILED_MARGIN_MS = 3000;
+/** New frames each side's remote video must decode to count as flowing. */
+const REMOTE_FRAMES = 5;
 
 let browser: Browser;
 let turn: Coturn;
@@ -116,20 +119,6 @@ async function hangUpAndClose(page: Page): Promise<void> {
 
 const recorded = (page: Page) => page.evaluate(`({ events: window.__rec.events, candidateErrors: window.__rec.candidateErrors })`) as Promise<Recorded>;
 
-/** Resolves when the element is in `wanted` (event-driven; background tabs get no frames). */
-function state(page: Page, wanted: string, timeoutMs = 15_000): Promise<void> {
-  return page.evaluate(`new Promise((resolve, reject) => {
-    const el = document.querySelector('p2p-call');
-    if (el.state === ${JSON.stringify(wanted)}) return resolve();
-    const timer = setTimeout(() => reject(new Error('state stayed ' + el.state + ', wanted ' + ${JSON.stringify(wanted)})), ${timeoutMs});
-    el.addEventListener('p2p-state-change', (e) => {
-      if (e.detail.state !== ${JSON.stringify(wanted)}) return;
-      clearTimeout(timer);
-      resolve();
-    });
-  })`) as Promise<void>;
-}
-
 interface RecordedEvent {
   type: string;
   at: number;
@@ -155,22 +144,6 @@ function event(page: Page, test: string, timeoutMs: number): Promise<RecordedEve
       });
     }
   })`) as Promise<RecordedEvent>;
-}
-
-/** Waits for `frames` new frames decoded on the element's remote video (the tab must be in front). */
-async function remoteFramesAdvance(page: Page, frames = 5): Promise<void> {
-  await page.bringToFront();
-  await page.evaluate(`new Promise((resolve, reject) => {
-    const video = document.querySelector('p2p-call').shadowRoot.querySelector('video[part="remote-video"]');
-    const timer = setTimeout(() => reject(new Error('remote video frames did not advance')), 10000);
-    let first;
-    const tick = (now, meta) => {
-      first ??= meta.presentedFrames;
-      if (meta.presentedFrames - first >= ${frames}) { clearTimeout(timer); resolve(); }
-      else video.requestVideoFrameCallback(tick);
-    };
-    video.requestVideoFrameCallback(tick);
-  })`);
 }
 
 interface SelectedPair {
@@ -209,7 +182,7 @@ async function relayCall(transport: 'udp' | 'tcp'): Promise<void> {
   await state(a, 'waiting');
   const b = await openCall(signaling, room, attributes);
   await Promise.all([state(a, 'connected'), state(b, 'connected')]);
-  for (const page of [a, b]) await remoteFramesAdvance(page);
+  for (const page of [a, b]) await remoteFramesAdvance(page, REMOTE_FRAMES);
   for (const page of [a, b]) {
     const stats = await event(page, `e.type === 'p2p-stats' && e.detail.candidateType === 'relay'`, 10_000);
     assert.equal(stats.detail['candidateType'], 'relay');
@@ -337,7 +310,7 @@ describe('TURN credentials over the life of a call', () => {
     for (const page of [a, b]) await event(page, `e.type === 'p2p-state-change' && e.detail.state === 'reconnecting' && e.at >= ${since}`, 15_000);
     await Promise.all([state(a, 'connected', 15_000), state(b, 'connected', 15_000)]);
     for (const page of [a, b]) {
-      await remoteFramesAdvance(page);
+      await remoteFramesAdvance(page, REMOTE_FRAMES);
       assert.equal((await selectedPair(page)).local, 'relay');
       const { events } = await recorded(page);
       assert.deepEqual(events.filter((e) => e.type === 'p2p-error'), [], 'no errors');
@@ -381,7 +354,7 @@ describe('TURN credentials over the life of a call', () => {
 
     // The allocations made before expiry keep relaying.
     for (const page of [a, b]) {
-      await remoteFramesAdvance(page);
+      await remoteFramesAdvance(page, REMOTE_FRAMES);
       assert.equal(await page.evaluate(`document.querySelector('p2p-call').state`), 'connected');
       assert.equal((await selectedPair(page)).local, 'relay');
     }
