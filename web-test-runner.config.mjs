@@ -1,13 +1,17 @@
 // @web/test-runner: SDK and widget tests in Debian's real Chromium, headless, with fake media
 // devices (switches shared with the e2e suites: test/chromium-args.mjs). A plugin starts real
 // signaling servers on demand (test/browser-plugins.mjs).
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromeLauncher } from '@web/test-runner-chrome';
 import { esbuildPlugin } from '@web/dev-server-esbuild';
 import { signalingServerPlugin } from './test/browser-plugins.mjs';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from './test/chromium-args.mjs';
+
+// A fresh profile per run, removed when the runner exits (the browser has stopped by then).
+const profile = mkdtempSync(join(tmpdir(), 'p2p-call-wtr-'));
+process.once('exit', () => rmSync(profile, { recursive: true, force: true }));
 
 export default {
   files: ['test/sdk/**/*.test.ts', 'test/widget/**/*.test.ts'],
@@ -22,7 +26,7 @@ export default {
       launchOptions: {
         executablePath: CHROMIUM_PATH,
         headless: true,
-        args: [...CHROMIUM_ARGS, `--user-data-dir=${mkdtempSync(join(tmpdir(), 'p2p-call-wtr-'))}`],
+        args: [...CHROMIUM_ARGS, `--user-data-dir=${profile}`],
       },
     }),
   ],

@@ -28,11 +28,13 @@ new WebSocketServer({ server: silentHttp, handleProtocols: () => 'p2p-call.v1' }
 await new Promise((done) => silentHttp.listen(0, '127.0.0.1', done));
 const silentUrl = `ws://127.0.0.1:${silentHttp.address().port}/ws`;
 
+const profile = mkdtempSync(join(tmpdir(), 'p2p-call-shots-'));
+process.once('exit', () => rmSync(profile, { recursive: true, force: true }));
 const browser = await puppeteer.launch({
   executablePath: CHROMIUM_PATH,
   headless: true,
   pipe: true,
-  args: [...ARGS, `--user-data-dir=${mkdtempSync(join(tmpdir(), 'p2p-call-shots-'))}`],
+  args: [...ARGS, `--user-data-dir=${profile}`],
 });
 
 let roomCounter = 0;
