@@ -8,6 +8,7 @@
  * the running one when the ids match: so a page reload rebuilds the connection, while a
  * signaling blip or a server restart leaves the media flowing untouched.
  */
+import { assertNever } from './assert-never.js';
 import { isFinalState, type CallState } from './call-state.js';
 import { StatsSampler, type CallStats } from './connection-stats.js';
 import { CallError } from './errors.js';
@@ -548,8 +549,4 @@ function cancelled(): CallError {
 function isUnhealthy(session: PeerSession): boolean {
   const ice = session.iceState;
   return ice === 'disconnected' || ice === 'failed';
-}
-
-function assertNever(value: never): never {
-  throw new Error(`unhandled ${JSON.stringify(value)}`);
 }

@@ -19,5 +19,6 @@ export type { CallErrorCode, ClientErrorCode } from './errors.js';
 export type { CallStats, CandidateType, Quality } from './connection-stats.js';
 export type { MediaState } from './peer-messages.js';
 export { MAX_CHAT_LENGTH } from './peer-messages.js';
+export { mediaError } from './local-media.js';
 export type { LocalMediaOptions } from './local-media.js';
 export * from './protocol.js';

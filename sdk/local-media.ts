@@ -88,7 +88,7 @@ export class LocalMedia extends Emitter<LocalMediaEvents> {
     }
     if (!wantAudio && !wantVideo) return;
     try {
-      const stream = await getUserMedia({ audio: wantAudio && this.audioConstraints(), video: wantVideo && this.videoConstraints() });
+      const stream = await getUserMedia({ audio: wantAudio && this.constraints('audio'), video: wantVideo && this.constraints('video') });
       this.adopt(stream);
       return;
     } catch (error) {
@@ -179,7 +179,7 @@ export class LocalMedia extends Emitter<LocalMediaEvents> {
 
   private async startOne(kind: 'audio' | 'video'): Promise<void> {
     try {
-      const stream = await getUserMedia(kind === 'audio' ? { audio: this.audioConstraints() } : { video: this.videoConstraints() });
+      const stream = await getUserMedia(kind === 'audio' ? { audio: this.constraints('audio') } : { video: this.constraints('video') });
       this.adopt(stream);
     } catch (error) {
       this.report(error, kind === 'audio' ? 'microphone' : 'camera');
@@ -223,19 +223,19 @@ export class LocalMedia extends Emitter<LocalMediaEvents> {
    */
   private async deviceLost(track: MediaStreamTrack): Promise<void> {
     if (this.released) return;
-    if (track === this.microphone) {
+    const kind = track === this.microphone ? 'audio' : track === this.camera ? 'video' : undefined;
+    if (kind === undefined) return;
+    if (kind === 'audio') {
       this.audioDeviceId = undefined;
-      this.stream.removeTrack(track);
       this.microphone = null;
-      this.emit('track', { kind: 'audio', track: null });
-      await this.startOne('audio');
-    } else if (track === this.camera) {
+    } else {
       this.videoDeviceId = undefined;
-      this.stream.removeTrack(track);
       this.camera = null;
-      if (this.screen === null) this.emit('track', { kind: 'video', track: null });
-      await this.startOne('video');
     }
+    this.stream.removeTrack(track);
+    // A screen share in progress keeps the video sender busy; only the camera behind it went.
+    if (kind === 'audio' || this.screen === null) this.emit('track', { kind, track: null });
+    await this.startOne(kind);
     this.emitChange();
   }
 
@@ -245,32 +245,39 @@ export class LocalMedia extends Emitter<LocalMediaEvents> {
   }
 
   private report(error: unknown, what: 'microphone' | 'camera' | 'screen'): void {
-    const name = error instanceof DOMException ? error.name : '';
     // The user closing the screen picker is a choice, not an error.
-    if (what === 'screen' && name === 'NotAllowedError') return;
-    const denied = name === 'NotAllowedError' || name === 'SecurityError';
-    this.emit('error', new CallError(
-      denied ? 'media-denied' : 'media-unavailable',
-      denied
-        ? `access to the ${what} was denied; allow it in the browser's site settings`
-        : `the ${what} is not available (${name || 'unknown error'}); it may be missing or in use by another app`,
-      { cause: error },
-    ));
+    if (what === 'screen' && error instanceof DOMException && error.name === 'NotAllowedError') return;
+    this.emit('error', mediaError(error, what));
   }
 
-  private audioConstraints(): MediaTrackConstraints | boolean {
-    const base = typeof this.options.audio === 'object' ? this.options.audio : {};
-    return this.audioDeviceId === undefined ? (Object.keys(base).length > 0 ? base : true) : { ...base, deviceId: { exact: this.audioDeviceId } };
-  }
-
-  private videoConstraints(): MediaTrackConstraints | boolean {
-    const base = typeof this.options.video === 'object' ? this.options.video : {};
-    return this.videoDeviceId === undefined ? (Object.keys(base).length > 0 ? base : true) : { ...base, deviceId: { exact: this.videoDeviceId } };
+  /** The caller's constraints for `kind`, pinned to the chosen device if there is one. */
+  private constraints(kind: 'audio' | 'video'): MediaTrackConstraints | boolean {
+    const given = kind === 'audio' ? this.options.audio : this.options.video;
+    const base = typeof given === 'object' ? given : {};
+    const deviceId = kind === 'audio' ? this.audioDeviceId : this.videoDeviceId;
+    if (deviceId !== undefined) return { ...base, deviceId: { exact: deviceId } };
+    return Object.keys(base).length > 0 ? base : true;
   }
 
   private emitChange(): void {
     this.emit('change', this.state);
   }
+}
+
+/**
+ * The typed, non-fatal error for a failed getUserMedia/getDisplayMedia: `media-denied` when the
+ * user or a policy refused, `media-unavailable` when the device is missing or busy.
+ */
+export function mediaError(error: unknown, what: string): CallError {
+  const name = error instanceof DOMException ? error.name : '';
+  const denied = name === 'NotAllowedError' || name === 'SecurityError';
+  return new CallError(
+    denied ? 'media-denied' : 'media-unavailable',
+    denied
+      ? `access to the ${what} was denied; allow it in the browser's site settings`
+      : `the ${what} is not available (${name || 'unknown error'}); it may be missing or in use by another app`,
+    { cause: error },
+  );
 }
 
 function getUserMedia(constraints: MediaStreamConstraints): Promise<MediaStream> {

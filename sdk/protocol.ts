@@ -3,9 +3,12 @@
  *
  * Every frame is one JSON object. This module declares each message of both directions as a
  * discriminated union on `type` and validates untrusted values into those types. The server
- * imports it; nothing else re-declares the messages. It has no dependencies and no side
- * effects so that it tree-shakes into the browser bundle. Spec: docs/protocol.md.
+ * imports it; nothing else re-declares the messages. It has no dependencies (beyond a one-line
+ * helper beside it) and no side effects so that it tree-shakes into the browser bundle.
+ * Spec: docs/protocol.md.
  */
+
+import { assertNever } from './assert-never.js';
 
 /** WebSocket subprotocol names, newest last. The server selects the highest one offered. */
 export const PROTOCOL_V1 = 'p2p-call.v1';
@@ -375,8 +378,4 @@ function relayProblem(value: object, limit: number): string | undefined {
 
 function truncate(text: string): string {
   return text.length > 40 ? `${text.slice(0, 40)}…` : text;
-}
-
-function assertNever(value: never): never {
-  throw new Error(`unhandled value ${String(value)}`);
 }

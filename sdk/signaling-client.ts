@@ -7,6 +7,7 @@
  *   so a page reload resumes the same seat instead of meeting `room-full`).
  * - Queues outgoing signals while reconnecting and flushes them in order after `joined`.
  */
+import { assertNever } from './assert-never.js';
 import { CallError } from './errors.js';
 import { Emitter } from './emitter.js';
 import {
@@ -546,8 +547,4 @@ function defaultStorage(): ResumeStorage | null {
 
 function definedOnly<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
-function assertNever(value: never): never {
-  throw new Error(`unhandled message ${JSON.stringify(value)}`);
 }

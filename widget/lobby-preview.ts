@@ -4,13 +4,14 @@
  * second permission prompt, no flash of the camera light); otherwise it is stopped.
  */
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
+import { mediaError, type CallError } from '../sdk/index.js';
 
 export class LobbyPreview implements ReactiveController {
   stream: MediaStream | undefined;
   /** Microphone level 0–1, updated every animation frame while previewing. */
   level = 0;
-  /** The error name of the last failed attempt (e.g. NotAllowedError), if any. */
-  failure: string | undefined;
+  /** Why the last attempt failed (`media-denied` or `media-unavailable`), if it did. */
+  failure: CallError | undefined;
   private audioContext: AudioContext | undefined;
   private frame = 0;
   private generation = 0;
@@ -34,7 +35,7 @@ export class LobbyPreview implements ReactiveController {
       stream = await navigator.mediaDevices.getUserMedia(constraints);
     } catch (error) {
       if (generation !== this.generation) return;
-      this.failure = error instanceof DOMException ? error.name : 'Error';
+      this.failure = mediaError(error, 'camera and microphone');
       this.host.requestUpdate();
       return;
     }

@@ -361,17 +361,12 @@ export class P2PCall extends LitElement {
 
   private async startPreview(): Promise<void> {
     await this.preview.start({
-      audio: this.microphoneChoice ? { deviceId: { exact: this.microphoneChoice } } : true,
-      video: this.audioOnly || this.cameraOff ? false : this.cameraChoice ? { deviceId: { exact: this.cameraChoice } } : true,
+      audio: chosenDevice(this.microphoneChoice),
+      video: this.audioOnly || this.cameraOff ? false : chosenDevice(this.cameraChoice),
     });
     const failure = this.preview.failure;
     if (failure !== undefined) {
-      const denied = failure === 'NotAllowedError' || failure === 'SecurityError';
-      const notice = {
-        code: denied ? 'media-denied' : 'media-unavailable',
-        message: denied ? 'access to camera and microphone was denied' : `camera or microphone not available (${failure})`,
-        fatal: false,
-      };
+      const notice = { code: failure.code, message: failure.message, fatal: false };
       this._notice = notice;
       this.dispatchEvent(new P2PCallEvent('p2p-error', notice));
     }
@@ -380,8 +375,8 @@ export class P2PCall extends LitElement {
 
   private mediaOptions(stream: MediaStream | undefined): LocalMediaOptions {
     return {
-      audio: this.microphoneChoice ? { deviceId: { exact: this.microphoneChoice } } : true,
-      video: this.cameraChoice ? { deviceId: { exact: this.cameraChoice } } : true,
+      audio: chosenDevice(this.microphoneChoice),
+      video: chosenDevice(this.cameraChoice),
       audioOnly: this.audioOnly,
       muted: this.muted,
       cameraOff: this.cameraOff,
@@ -623,7 +618,7 @@ export class P2PCall extends LitElement {
           <button class="primary" @click=${() => this.join().catch(() => undefined)}>${t('rejoin')}</button></div>`;
       case 'error': {
         const code = this._error?.code ?? 'unknown';
-        const key = (EXPLAINED.has(code) ? `error.${code}` : 'error.unknown') as StringKey;
+        const key = errorKey(code);
         // Trying again cannot help when the answer would be the same.
         const retryable = !['room-full', 'unauthorized', 'unsupported-protocol', 'session-replaced', 'invalid-room'].includes(code);
         return html`<div part="status" class="status panel error" role="alert"><p>${t(key)}</p>
@@ -635,7 +630,7 @@ export class P2PCall extends LitElement {
   }
 
   private renderNotice(notice: ErrorInfo) {
-    const key = (EXPLAINED.has(notice.code) ? `error.${notice.code}` : 'error.unknown') as StringKey;
+    const key = errorKey(notice.code);
     return html`<div class="notice" role="alert"><span>${this.t(key)}</span>
       <button class="icon" @click=${() => (this._notice = undefined)} aria-label=${this.t('close')}>${icons.close}</button></div>`;
   }
@@ -693,6 +688,16 @@ export class P2PCall extends LitElement {
     const text = key ? this.t(key) : '';
     return this._state === 'waiting' && this._peerLeft ? `${this.t('peerLeft')} ${text}` : text;
   }
+}
+
+/** The i18n key of an error code's human message (a generic one for codes without their own). */
+function errorKey(code: string): StringKey {
+  return (EXPLAINED.has(code) ? `error.${code}` : 'error.unknown') as StringKey;
+}
+
+/** getUserMedia constraints for one kind: the device the user picked, or the default. */
+function chosenDevice(deviceId: string | undefined): MediaTrackConstraints | true {
+  return deviceId ? { deviceId: { exact: deviceId } } : true;
 }
 
 function parseIceServers(value: string | null): RTCIceServer[] | undefined {
