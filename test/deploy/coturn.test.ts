@@ -21,7 +21,7 @@ import {
   ROOT, Workspace, deployFile, deriveEnv, deriveTurnserverConf, freeTcpPort, freeTcpUdpPort, freeUdpRange, makeCertificate,
   parseEnvFile, startProcess, substitute, turnOptions, waitForTcp, type Certificate, type ManagedProcess,
 } from './helpers.js';
-import { TurnClient, TurnError, formatIp, parseIp, type IpNumber } from './turn-client.js';
+import { Attr, TurnSession, attr, formatIp, parseIp, readXorAddress, status, type IpNumber } from '../turn/stun.js';
 
 const SECRET = 'deploy-test-turn-secret-0123456789';
 
@@ -75,10 +75,28 @@ after(async () => {
   ws?.remove();
 });
 
-/** A TURN client with credentials minted by the server's own function. */
-function client(id: string, ttl = 600, secret = SECRET, nowMs = Date.now()): TurnClient {
+/** A TURN session with credentials minted by the server's own function. */
+function client(id: string, ttl = 600, secret = SECRET, nowMs = Date.now()): Promise<TurnSession> {
   const { username, credential } = mintTurnCredentials(secret, [], id, ttl, nowMs);
-  return new TurnClient({ host: '127.0.0.1', port: turnPort }, username, credential);
+  return TurnSession.open({ address: '127.0.0.1', port: turnPort }, username, credential);
+}
+
+/** Allocates a relay of `family`; resolves with the address coturn announces for it. */
+async function relayedAddress(session: TurnSession, family: 4 | 6): Promise<string> {
+  const answer = await session.allocate(family);
+  assert.equal(status(answer), 200, `Allocate an IPv${family} relay`);
+  const relayed = readXorAddress(attr(answer, Attr.xorRelayedAddress), answer.transactionId);
+  assert.ok(relayed, 'the success answer carries XOR-RELAYED-ADDRESS');
+  return relayed.address;
+}
+
+/** Releases each session's allocation (Refresh with lifetime 0) and closes its socket. */
+async function release(...sessions: Array<TurnSession | undefined>): Promise<void> {
+  for (const session of sessions) {
+    // Best effort: an allocation that is not released times out on its own.
+    await session?.refresh(0).catch(() => undefined);
+    await session?.close();
+  }
 }
 
 interface Range {
@@ -187,26 +205,24 @@ describe('coturn with deploy/turnserver.conf', () => {
   });
 
   test('allocations with server-minted credentials; the external-ip mapping keeps IPv6 relays intact', async () => {
-    const v4 = client('alloc-v4');
-    const v6 = client('alloc-v6');
+    const v4 = await client('alloc-v4');
+    const v6 = await client('alloc-v6');
     try {
-      assert.deepEqual((await v4.allocate(4)).address, '127.0.0.1', 'IPv4 relay announced at external-ip');
-      assert.equal(formatIp(parseIp((await v6.allocate(6)).address)), formatIp(parseIp('::1')), 'IPv6 relay keeps its own address');
+      assert.equal(await relayedAddress(v4, 4), '127.0.0.1', 'IPv4 relay announced at external-ip');
+      assert.equal(formatIp(parseIp(await relayedAddress(v6, 6))), formatIp(parseIp('::1')), 'IPv6 relay keeps its own address');
     } finally {
-      await v4.close();
-      await v6.close();
+      await release(v4, v6);
     }
   });
 
   test('a wrong secret or an expired credential is refused with 401', async () => {
-    const wrong = client('wrong', 600, 'another-secret-0123456789abcdef');
-    const expired = client('expired', 60, SECRET, Date.now() - 3_600_000);
+    const wrong = await client('wrong', 600, 'another-secret-0123456789abcdef');
+    const expired = await client('expired', 60, SECRET, Date.now() - 3_600_000);
     try {
-      await assert.rejects(wrong.allocate(), (error: unknown) => error instanceof TurnError && error.status === 401);
-      await assert.rejects(expired.allocate(), (error: unknown) => error instanceof TurnError && error.status === 401);
+      assert.equal(status(await wrong.allocate()), 401, 'a credential made with another secret');
+      assert.equal(status(await expired.allocate()), 401, 'a credential that expired an hour ago');
     } finally {
-      await wrong.close();
-      await expired.close();
+      await release(wrong, expired);
     }
   });
 
@@ -224,11 +240,11 @@ describe('coturn with deploy/turnserver.conf', () => {
       const expiry = Number(username?.split(':')[0]);
       assert.ok(Math.abs(expiry - (Date.now() / 1000 + 3600)) < 60, 'valid for an hour');
       assert.equal(credential, mintTurnCredentials(SECRET, [], 'test', expiry - Math.floor(Date.now() / 1000), Math.floor(Date.now() / 1000) * 1000).credential);
-      const turn = new TurnClient({ host: '127.0.0.1', port: turnPort }, username as string, credential as string);
+      const turn = await TurnSession.open({ address: '127.0.0.1', port: turnPort }, username as string, credential as string);
       try {
-        assert.equal((await turn.allocate(4)).address, '127.0.0.1');
+        assert.equal(await relayedAddress(turn, 4), '127.0.0.1');
       } finally {
-        await turn.close();
+        await release(turn);
       }
     }
   });
@@ -236,10 +252,10 @@ describe('coturn with deploy/turnserver.conf', () => {
   test('every denied-peer-ip range refuses its first and last address; the addresses around it are not refused by it', async () => {
     const ranges = deniedRanges(derivedConf);
     assert.ok(!ranges.some((r) => r.text.startsWith('127.')), 'the test derivation dropped only the 127/8 denial');
-    const allocations = { 4: client('deny-v4'), 6: client('deny-v6') } as const;
+    const allocations = { 4: await client('deny-v4'), 6: await client('deny-v6') } as const;
     try {
-      await allocations[4].allocate(4);
-      await allocations[6].allocate(6);
+      await relayedAddress(allocations[4], 4);
+      await relayedAddress(allocations[6], 6);
       const max = { 4: (1n << 32n) - 1n, 6: (1n << 128n) - 1n };
       const probes = new Map<string, IpNumber>();
       for (const range of ranges) {
@@ -258,26 +274,25 @@ describe('coturn with deploy/turnserver.conf', () => {
         // Multicast peers are refused by no-multicast-peers as well as by the list.
         const expected = inRanges(ranges, ip) ? 403 : 200;
         // A permission only installs a filter in coturn: nothing is sent to these addresses.
-        const status = await allocations[ip.family].createPermission(text);
-        if (status !== expected) wrong.push(`${text}: ${status}, expected ${expected}`);
+        const answer = status(await allocations[ip.family].createPermission({ address: text, port: 0 }));
+        if (answer !== expected) wrong.push(`${text}: ${answer}, expected ${expected}`);
       }
       assert.deepEqual(wrong, [], `${probes.size} peer addresses probed`);
     } finally {
-      await allocations[4].close();
-      await allocations[6].close();
+      await release(allocations[4], allocations[6]);
     }
   });
 
   test('SIGUSR2 (sent by deploy/certbot-deploy-hook.sh) makes coturn re-read cert= and pkey=, keeping allocations', async () => {
-    const existing = client('before-reload');
+    const existing = await client('before-reload');
     try {
-      await existing.allocate(4);
+      await relayedAddress(existing, 4);
       coturn.child.kill('SIGUSR2');
       await coturn.waitForOutput(/Reloading TLS certificates and keys/, 5_000);
       assert.ok(coturn.running());
-      assert.equal(await existing.createPermission('127.0.0.1'), 200, 'the allocation made before the reload still works');
+      assert.equal(status(await existing.createPermission({ address: '127.0.0.1', port: 0 })), 200, 'the allocation made before the reload still works');
     } finally {
-      await existing.close();
+      await release(existing);
     }
   });
 

@@ -84,7 +84,7 @@ describe('coturn and a TURN REST credential that expires during an allocation', 
     try {
       const allocated = await session.allocate();
       assert.equal(describeAnswer(allocated), 'success', 'Allocate with a valid credential');
-      const relayed = readXorAddress(attr(allocated, Attr.xorRelayedAddress));
+      const relayed = readXorAddress(attr(allocated, Attr.xorRelayedAddress), allocated.transactionId);
       assert.ok(relayed, 'a relayed address');
       assert.equal(describeAnswer(await session.createPermission(peerAddress)), 'success');
       assert.equal(describeAnswer(await session.channelBind(0x4000, peerAddress)), 'success');

@@ -1,9 +1,11 @@
 /**
- * Just enough STUN/TURN (RFC 5389 / 5766) over UDP for the tests: a Binding request to tell that
- * coturn answers, and Allocate / Refresh / CreatePermission / ChannelBind / Send with long-term
- * credentials to watch how coturn treats a TURN REST credential that expires mid-allocation.
- * Not a general client: IPv4 only, one request at a time per socket, no retransmission beyond
- * what the caller asks for.
+ * Just enough STUN/TURN (RFC 5389 / 5766 / 6156) over UDP for the tests: a Binding request to
+ * tell that coturn answers, and Allocate / Refresh / CreatePermission / ChannelBind / Send with
+ * long-term credentials to watch how coturn treats a TURN REST credential that expires
+ * mid-allocation, and which peer addresses a configuration denies (a permission for a denied
+ * peer is answered 403 without any packet being sent to it). IPv4 or IPv6 relays and peers; the
+ * client itself talks to the server over IPv4. Not a general client: one request at a time per
+ * socket, no retransmission beyond what the caller asks for.
  */
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
@@ -32,6 +34,7 @@ export const Attr = {
   realm: 0x0014,
   nonce: 0x0015,
   xorRelayedAddress: 0x0016,
+  requestedAddressFamily: 0x0017,
   requestedTransport: 0x0019,
   xorMappedAddress: 0x0020,
   fingerprint: 0x8028,
@@ -147,20 +150,77 @@ export function errorCode(message: StunMessage): number | undefined {
   return value && value.length >= 4 ? ((value[2] as number) & 0x7) * 100 + (value[3] as number) : undefined;
 }
 
-export function xorAddress(address: Address): Buffer {
-  const value = Buffer.alloc(8);
-  value.writeUInt16BE(0x0001, 0);
+/** A transaction's outcome as one number: 200 for a success answer, else its error code. */
+export function status(message: StunMessage): number {
+  return message.cls === 'success' ? 200 : errorCode(message) ?? 0;
+}
+
+/** An IPv4 or IPv6 address as a 32- or 128-bit number. */
+export interface IpNumber {
+  family: 4 | 6;
+  value: bigint;
+}
+
+/** Parses dotted IPv4 or IPv6 text (with `::` and an embedded IPv4 tail) into a number. */
+export function parseIp(text: string): IpNumber {
+  if (!text.includes(':')) {
+    const parts = text.split('.');
+    if (parts.length !== 4 || !parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255)) throw new Error(`bad IPv4 address ${text}`);
+    return { family: 4, value: parts.reduce((acc, p) => (acc << 8n) | BigInt(p), 0n) };
+  }
+  let normalized = text;
+  if (text.includes('.')) {
+    // An embedded IPv4 tail (::ffff:1.2.3.4) becomes the last two groups.
+    const cut = text.lastIndexOf(':') + 1;
+    const v4 = parseIp(text.slice(cut)).value;
+    normalized = `${text.slice(0, cut)}${(v4 >> 16n).toString(16)}:${(v4 & 0xffffn).toString(16)}`;
+  }
+  const halves = normalized.split('::');
+  if (halves.length > 2) throw new Error(`bad IPv6 address ${text}`);
+  const head = halves[0] === '' ? [] : (halves[0] as string).split(':');
+  const rest = halves.length === 2 && halves[1] !== '' ? (halves[1] as string).split(':') : [];
+  const groups = halves.length === 2 ? [...head, ...Array<string>(Math.max(0, 8 - head.length - rest.length)).fill('0'), ...rest] : head;
+  if (groups.length !== 8 || !groups.every((g) => /^[0-9a-f]{1,4}$/i.test(g))) throw new Error(`bad IPv6 address ${text}`);
+  return { family: 6, value: groups.reduce((acc, g) => (acc << 16n) | BigInt(parseInt(g, 16)), 0n) };
+}
+
+/** Formats an address number as text (IPv6 uncompressed, which every parser accepts). */
+export function formatIp(ip: IpNumber): string {
+  if (ip.family === 4) return [24n, 16n, 8n, 0n].map((s) => String((ip.value >> s) & 0xffn)).join('.');
+  const groups: string[] = [];
+  for (let shift = 112n; shift >= 0n; shift -= 16n) groups.push(((ip.value >> shift) & 0xffffn).toString(16));
+  return groups.join(':');
+}
+
+/** The XOR mask of an address: the magic cookie, then (for IPv6) the transaction id. */
+function xorMask(transactionId: Buffer): Buffer {
+  const mask = Buffer.alloc(16);
+  mask.writeUInt32BE(MAGIC_COOKIE, 0);
+  transactionId.copy(mask, 4);
+  return mask;
+}
+
+/** An XOR-*-ADDRESS value for `address` in a message with `transactionId`. */
+export function xorAddress(address: Address, transactionId: Buffer): Buffer {
+  const ip = parseIp(address.address);
+  const size = ip.family === 4 ? 4 : 16;
+  const value = Buffer.alloc(4 + size);
+  value[1] = ip.family === 4 ? 0x01 : 0x02;
   value.writeUInt16BE(address.port ^ (MAGIC_COOKIE >>> 16), 2);
-  const ip = address.address.split('.').reduce((n, part) => (n << 8) + Number(part), 0) >>> 0;
-  value.writeUInt32BE((ip ^ MAGIC_COOKIE) >>> 0, 4);
+  const mask = xorMask(transactionId);
+  for (let i = 0; i < size; i++) value[4 + i] = Number((ip.value >> BigInt(8 * (size - 1 - i))) & 0xffn) ^ (mask[i] as number);
   return value;
 }
 
-export function readXorAddress(value: Buffer | undefined): Address | undefined {
-  if (!value || value.length < 8 || value.readUInt16BE(0) !== 0x0001) return undefined;
-  const port = value.readUInt16BE(2) ^ (MAGIC_COOKIE >>> 16);
-  const ip = (value.readUInt32BE(4) ^ MAGIC_COOKIE) >>> 0;
-  return { address: [ip >>> 24, (ip >>> 16) & 255, (ip >>> 8) & 255, ip & 255].join('.'), port };
+/** Reads an XOR-*-ADDRESS value of a message with `transactionId` (IPv6 uncompressed). */
+export function readXorAddress(value: Buffer | undefined, transactionId: Buffer): Address | undefined {
+  const family = value?.[1] === 0x01 ? 4 : value?.[1] === 0x02 ? 6 : undefined;
+  const size = family === 4 ? 4 : 16;
+  if (value === undefined || family === undefined || value.length < 4 + size) return undefined;
+  const mask = xorMask(transactionId);
+  let number = 0n;
+  for (let i = 0; i < size; i++) number = (number << 8n) | BigInt((value[4 + i] as number) ^ (mask[i] as number));
+  return { address: formatIp({ family, value: number }), port: value.readUInt16BE(2) ^ (MAGIC_COOKIE >>> 16) };
 }
 
 export const u32 = (n: number): Buffer => {
@@ -174,6 +234,9 @@ export interface Relayed {
   channel: number | undefined;
   data: Buffer;
 }
+
+/** Every local port a StunClient of this process has had. */
+const portsUsed = new Set<number>();
 
 /** A UDP socket bound to 127.0.0.1 that sends requests and matches answers by transaction id. */
 export class StunClient {
@@ -205,16 +268,30 @@ export class StunClient {
     this.relayedWaiter?.();
   }
 
+  /**
+   * A client on a local port this process has not used before. coturn keeps a released
+   * allocation valid until its next timer tick (about a second, measured), so a new socket the
+   * kernel happens to give the port of a just-closed one would be answered 437 (allocation
+   * mismatch) for an allocation that is not its own.
+   */
   static async open(server: Address): Promise<StunClient> {
-    const socket = createSocket('udp4');
-    await new Promise<void>((resolve, reject) => {
-      socket.once('error', reject);
-      socket.bind(0, '127.0.0.1', () => {
-        socket.off('error', reject);
-        resolve();
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const socket = createSocket('udp4');
+      await new Promise<void>((resolve, reject) => {
+        socket.once('error', reject);
+        socket.bind(0, '127.0.0.1', () => {
+          socket.off('error', reject);
+          resolve();
+        });
       });
-    });
-    return new StunClient(socket, server);
+      const { port } = socket.address();
+      if (!portsUsed.has(port)) {
+        portsUsed.add(port);
+        return new StunClient(socket, server);
+      }
+      await new Promise<void>((resolve) => socket.close(() => resolve()));
+    }
+    throw new Error('the kernel kept handing out local UDP ports this process had used already');
   }
 
   /** Sends `message` and resolves with its answer; resends every `resendMs` until `timeoutMs`. */
@@ -285,10 +362,15 @@ export class TurnSession {
     return new TurnSession(await StunClient.open(server), username, password);
   }
 
-  /** Sends an authenticated request; returns the final answer (success or error). */
-  async send(method: number, attributes: StunAttribute[]): Promise<StunMessage> {
+  /**
+   * Sends an authenticated request; returns the final answer (success or error). `attributes`
+   * is asked again for each attempt because an XOR address depends on the transaction id.
+   */
+  async send(method: number, attributes: (transactionId: Buffer) => StunAttribute[] = () => []): Promise<StunMessage> {
     for (let attempt = 0; attempt < 3; attempt++) {
-      const answer = await this.client.transact(request(method, attributes), this.auth);
+      const message = request(method);
+      message.attributes.push(...attributes(message.transactionId));
+      const answer = await this.client.transact(message, this.auth);
       const code = answer.cls === 'error' ? errorCode(answer) : undefined;
       const nonce = attr(answer, Attr.nonce)?.toString();
       const realm = attr(answer, Attr.realm)?.toString();
@@ -304,33 +386,36 @@ export class TurnSession {
     throw new Error(`TURN method 0x${method.toString(16)}: the server kept challenging`);
   }
 
-  allocate(): Promise<StunMessage> {
-    return this.send(Method.allocate, [{ type: Attr.requestedTransport, value: Buffer.from([17, 0, 0, 0]) }]);
+  /** Asks for a UDP relay; `family` 6 asks for an IPv6 relay (RFC 6156). */
+  allocate(family: 4 | 6 = 4): Promise<StunMessage> {
+    return this.send(Method.allocate, () => [
+      { type: Attr.requestedTransport, value: Buffer.from([17, 0, 0, 0]) },
+      ...(family === 6 ? [{ type: Attr.requestedAddressFamily, value: Buffer.from([0x02, 0, 0, 0]) }] : []),
+    ]);
   }
 
   refresh(lifetimeSeconds: number): Promise<StunMessage> {
-    return this.send(Method.refresh, [{ type: Attr.lifetime, value: u32(lifetimeSeconds) }]);
+    return this.send(Method.refresh, () => [{ type: Attr.lifetime, value: u32(lifetimeSeconds) }]);
   }
 
   createPermission(peer: Address): Promise<StunMessage> {
-    return this.send(Method.createPermission, [{ type: Attr.xorPeerAddress, value: xorAddress(peer) }]);
+    return this.send(Method.createPermission, (id) => [{ type: Attr.xorPeerAddress, value: xorAddress(peer, id) }]);
   }
 
   channelBind(channel: number, peer: Address): Promise<StunMessage> {
     const number = Buffer.alloc(4);
     number.writeUInt16BE(channel, 0);
-    return this.send(Method.channelBind, [
+    return this.send(Method.channelBind, (id) => [
       { type: Attr.channelNumber, value: number },
-      { type: Attr.xorPeerAddress, value: xorAddress(peer) },
+      { type: Attr.xorPeerAddress, value: xorAddress(peer, id) },
     ]);
   }
 
   /** A Send indication: the relay forwards `data` to `peer` (needs a permission). */
   sendData(peer: Address, data: Buffer): void {
-    this.client.sendIndication(indication(Method.send, [
-      { type: Attr.xorPeerAddress, value: xorAddress(peer) },
-      { type: Attr.data, value: data },
-    ]));
+    const message = indication(Method.send);
+    message.attributes.push({ type: Attr.xorPeerAddress, value: xorAddress(peer, message.transactionId) }, { type: Attr.data, value: data });
+    this.client.sendIndication(message);
   }
 
   close(): Promise<void> {
@@ -343,7 +428,7 @@ export async function stunBinding(server: Address, timeoutMs = 1000): Promise<Ad
   const client = await StunClient.open(server);
   try {
     const answer = await client.transact(request(Method.binding), undefined, timeoutMs, 200);
-    return readXorAddress(attr(answer, Attr.xorMappedAddress));
+    return readXorAddress(attr(answer, Attr.xorMappedAddress), answer.transactionId);
   } finally {
     await client.close();
   }
