@@ -1,0 +1,14 @@
+/**
+ * `npm run bench`: each figure of p2p-call measured against a baseline in the same run, in
+ * alternating rounds, reported as medians and ratios (absolute numbers drift with the machine;
+ * ratios taken side by side do not). `--quick` for fewer, smaller rounds.
+ */
+import { callSetup } from './call-setup.js';
+import { relayThroughput } from './relay-throughput.js';
+import { report } from './stats.js';
+
+const quick = process.argv.includes('--quick');
+
+console.log(report(await relayThroughput(quick ? { rounds: 3, pairs: 10, signals: 500 } : { rounds: 7, pairs: 20, signals: 2000 })));
+console.log();
+console.log(report(await callSetup(quick ? 3 : 7)));
