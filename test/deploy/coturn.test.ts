@@ -18,9 +18,10 @@ import { mintTurnCredentials } from '../../server/turn-credentials.js';
 import { launchChromium } from '../e2e/browser.js';
 import { errorsOn, hangUpAndClose, joinCall, openDemo, remoteFramesAdvance, statsWithCandidate, waitState } from './demo-call.js';
 import {
-  ROOT, Workspace, deployFile, deriveEnv, deriveTurnserverConf, freeTcpPort, freeTcpUdpPort, freeUdpRange, makeCertificate,
+  ROOT, Workspace, deployFile, deriveEnv, deriveTurnserverConf, makeCertificate,
   parseEnvFile, startProcess, substitute, turnOptions, waitForTcp, type Certificate, type ManagedProcess,
 } from './helpers.js';
+import { freeRelayRange, freeTcpPort, freeTcpUdpPort } from '../ports.js';
 import { Attr, TurnSession, attr, formatIp, parseIp, readXorAddress, status, type IpNumber } from '../turn/stun.js';
 
 const SECRET = 'deploy-test-turn-secret-0123456789';
@@ -39,9 +40,9 @@ before(async () => {
   ws = new Workspace('coturn');
   cert = makeCertificate(ws);
   turnPort = await freeTcpUdpPort();
-  turnTlsPort = await freeTcpPort();
+  turnTlsPort = await freeTcpPort([turnPort]);
   derivedConf = deriveTurnserverConf(deployFile('turnserver.conf'), {
-    secret: SECRET, port: turnPort, tlsPort: turnTlsPort, relay: await freeUdpRange(100), cert, ws,
+    secret: SECRET, port: turnPort, tlsPort: turnTlsPort, relay: await freeRelayRange(100, turnTlsPort), cert, ws,
   });
   const confFile = ws.write('turnserver.conf', derivedConf);
   coturn = startProcess('turnserver', ['-c', confFile]);

@@ -6,14 +6,14 @@
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createSocket } from 'node:dgram';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { createServer, connect, type AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { WebSocket } from 'ws';
 import { SUPPORTED_PROTOCOLS } from '../../sdk/protocol.js';
+import { freeTcpPort } from '../ports.js';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const DEPLOY_DIR = join(ROOT, 'deploy');
@@ -64,45 +64,6 @@ export function makeCertificate(ws: Workspace, name = 'tls'): Certificate {
   ], { stdio: 'pipe' });
   chmodSync(key, 0o600);
   return { cert, key, pem: readFileSync(cert, 'utf8') };
-}
-
-/** A TCP port that was free a moment ago on 127.0.0.1. */
-export function freeTcpPort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => done(port));
-    });
-  });
-}
-
-function udpPortIsFree(port: number): Promise<boolean> {
-  return new Promise((done) => {
-    const socket = createSocket('udp4');
-    socket.once('error', () => done(false));
-    socket.bind(port, '127.0.0.1', () => socket.close(() => done(true)));
-  });
-}
-
-/** A port free for both TCP and UDP (STUN/TURN listens on both). */
-export async function freeTcpUdpPort(): Promise<number> {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const port = await freeTcpPort();
-    if (await udpPortIsFree(port)) return port;
-  }
-  throw new Error('no port free for both TCP and UDP after 20 attempts');
-}
-
-/** A block of `count` consecutive UDP ports, all free right now (for coturn's relay range). */
-export async function freeUdpRange(count: number): Promise<{ min: number; max: number }> {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const min = 20_000 + Math.floor(Math.random() * 20_000);
-    const checks = await Promise.all(Array.from({ length: count }, (_, i) => udpPortIsFree(min + i)));
-    if (checks.every(Boolean)) return { min, max: min + count - 1 };
-  }
-  throw new Error(`no ${count} consecutive free UDP ports after 20 attempts`);
 }
 
 /** Resolves once something accepts TCP connections on 127.0.0.1:`port` (bounded retries). */
@@ -331,7 +292,7 @@ export interface RunningNginx {
 /** Derives the site from deploy/nginx.conf, checks it with `nginx -t`, runs nginx in `ws`. */
 export async function startNginx(ws: Workspace, cert: Certificate, upstreamPort: number, proxyTimeout?: string): Promise<RunningNginx> {
   const httpPort = await freeTcpPort();
-  const httpsPort = await freeTcpPort();
+  const httpsPort = await freeTcpPort([httpPort]);
   // Workers run as "nobody" when the test runs as root: they must reach the temp dirs.
   chmodSync(ws.dir, 0o755);
   const site = deriveNginxSite(deployFile('nginx.conf'), {

@@ -10,11 +10,11 @@
  * listening port belongs to our process, and start again on other ports if not (bounded).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freeRelayRange, freeTcpUdpPort } from '../ports.js';
 import { stunBinding } from './stun.js';
 
 export const TURNSERVER = process.env['TURNSERVER_PATH'] ?? '/usr/bin/turnserver';
@@ -63,8 +63,8 @@ export async function startCoturn(options: CoturnOptions): Promise<Coturn> {
   const problems: string[] = [];
   const attempts = options.ports ? 1 : MAX_ATTEMPTS;
   for (let attempt = 1; attempt <= attempts; attempt++) {
-    const port = options.ports?.port ?? (await freeListeningPort());
-    const [minPort, maxPort] = options.ports ? [options.ports.minPort, options.ports.maxPort] : await freeRelayRange(options.relayPorts ?? 40, port);
+    const port = options.ports?.port ?? (await freeTcpUdpPort());
+    const { min: minPort, max: maxPort } = options.ports ? { min: options.ports.minPort, max: options.ports.maxPort } : await freeRelayRange(options.relayPorts ?? 40, port);
     const { turn, exited } = await launch(options, port, minPort, maxPort);
     try {
       await waitReady(turn, exited, options.readyTimeoutMs ?? 10_000);
@@ -202,60 +202,6 @@ function tcpConnects(port: number): Promise<boolean> {
     socket.setTimeout(1000, () => done(false));
     socket.once('connect', () => done(true));
     socket.once('error', () => done(false));
-  });
-}
-
-/** A port free for both TCP and UDP on 127.0.0.1 (the kernel picks it; bounded retries). */
-async function freeListeningPort(): Promise<number> {
-  for (let i = 0; i < 20; i++) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const server = createServer();
-      server.once('error', reject);
-      server.listen(0, HOST, () => {
-        const address = server.address();
-        server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-      });
-    });
-    if (port > 0 && (await udpFree(port))) return port;
-  }
-  throw new Error('no port free for both TCP and UDP on 127.0.0.1 after 20 tries');
-}
-
-/**
- * A range of `size` ports, all free for UDP and TCP, below the kernel's ephemeral range (where
- * browsers and port-0 servers take theirs) and not containing `avoid`.
- */
-async function freeRelayRange(size: number, avoid: number): Promise<[number, number]> {
-  const [ephemeralLow] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
-  const top = Math.max(20_000 + size * 4, (ephemeralLow ?? 32_768) - 1);
-  const bottom = 20_000;
-  for (let i = 0; i < 30; i++) {
-    const min = bottom + Math.floor(Math.random() * (top - bottom - size));
-    const max = min + size - 1;
-    if (avoid >= min && avoid <= max) continue;
-    let free = true;
-    for (let port = min; port <= max && free; port++) free = (await udpFree(port)) && (await tcpFree(port));
-    if (free) return [min, max];
-  }
-  throw new Error(`no free range of ${size} ports between ${bottom} and ${top} after 30 tries`);
-}
-
-function udpFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createSocket('udp4');
-    socket.once('error', () => {
-      socket.close();
-      resolve(false);
-    });
-    socket.bind(port, HOST, () => socket.close(() => resolve(true)));
-  });
-}
-
-function tcpFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, HOST, () => server.close(() => resolve(true)));
   });
 }
 
