@@ -18,6 +18,7 @@ if [ "$(id -u)" != 0 ]; then
   exit 1
 fi
 echo "p2p-call: installing them with apt-get (one time)..."
-apt-get update -qq
+# A mirror that hiccups once should not fail the run: apt retries each download itself.
+apt-get -o Acquire::Retries=5 update -qq
 # shellcheck disable=SC2086
-DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $need
+DEBIAN_FRONTEND=noninteractive apt-get -o Acquire::Retries=5 install -y -qq $need
