@@ -93,7 +93,7 @@ describe('edge cases: SignalingClient', () => {
     } as unknown as typeof WebSocket;
     const a = makeCall(server, uniqueRoom(), {
       ...noMedia,
-      signaling: { WebSocket: Flaky, connectTimeoutMs: 500, reconnect: { initialDelayMs: 20, maxDelayMs: 100 } },
+      signaling: { WebSocket: Flaky, connectTimeoutMs: 1500, reconnect: { initialDelayMs: 20, maxDelayMs: 100 } },
     });
     await a.join();
     await serverCommand('signaling-cut', server);

@@ -40,6 +40,8 @@ export interface ConnectOptions {
   headers?: Record<string, string>;
   /** Answer the server's WebSocket pings automatically (ws default: true). */
   autoPong?: boolean;
+  /** How long `next()` (and so `join()`, `expectQuiet()`) waits by default; 3000 ms. */
+  waitMs?: number;
 }
 
 type Message<T extends ServerMessageType> = Extract<ServerMessage, { type: T }>;
@@ -52,7 +54,7 @@ export class TestClient {
   private readonly inbox: ServerMessage[] = [];
   private waiter: (() => void) | undefined;
 
-  private constructor(socket: WebSocket) {
+  private constructor(socket: WebSocket, private readonly waitMs: number) {
     this.socket = socket;
     this.closed = new Promise((resolve) => {
       socket.on('close', (code, reason) => {
@@ -72,7 +74,7 @@ export class TestClient {
       headers: options.headers ?? {},
       autoPong: options.autoPong ?? true,
     });
-    const client = new TestClient(socket);
+    const client = new TestClient(socket, options.waitMs ?? 3000);
     return new Promise((resolve, reject) => {
       socket.once('open', () => resolve(client));
       socket.once('error', reject);
@@ -97,7 +99,7 @@ export class TestClient {
    * The next message (of `type`, if given; earlier messages of other types stay queued).
    * Rejects if the socket closes or nothing comes within `timeoutMs`.
    */
-  async next<T extends ServerMessageType>(type?: T, timeoutMs = 3000): Promise<Message<T>> {
+  async next<T extends ServerMessageType>(type?: T, timeoutMs = this.waitMs): Promise<Message<T>> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const index = this.inbox.findIndex((m) => type === undefined || m.type === type);

@@ -230,12 +230,17 @@ describe('rate limit: a token bucket per socket (burst twice the rate), drops an
   });
 });
 
+/** Each pong must be back within one interval: short enough for quick tests, long enough for a busy CI machine. */
+const HEARTBEAT_MS = 300;
+
 describe('heartbeat: a socket that does not answer pings is terminated and treated as a drop', () => {
   test('a seated client with autoPong off is terminated (1006) and its peer gets peer-disconnected', async (t) => {
-    const { wsUrl } = await serverFor(t, { pingIntervalMs: 50, reconnectGraceMs: 5000 });
+    // Intervals long enough for the silent client to take its seat before its first missed
+    // pong (two intervals after it connects), even on a busy machine.
+    const { wsUrl } = await serverFor(t, { pingIntervalMs: HEARTBEAT_MS, reconnectGraceMs: 5000 });
     const live = await clientFor(t, wsUrl);
-    const silent = await clientFor(t, wsUrl, { autoPong: false });
     await live.join('heartbeat');
+    const silent = await clientFor(t, wsUrl, { autoPong: false });
     const joinedSilent = await silent.join('heartbeat');
     await live.next('peer-joined');
 
@@ -247,7 +252,7 @@ describe('heartbeat: a socket that does not answer pings is terminated and treat
   });
 
   test('an unseated client with autoPong off is terminated too (1006)', async (t) => {
-    const { wsUrl, server } = await serverFor(t, { pingIntervalMs: 50 });
+    const { wsUrl, server } = await serverFor(t, { pingIntervalMs: HEARTBEAT_MS });
     const silent = await clientFor(t, wsUrl, { autoPong: false });
     const { code } = await withTimeout(silent.closed, 3000, 'silent socket not terminated');
     assert.equal(code, 1006);
@@ -255,7 +260,7 @@ describe('heartbeat: a socket that does not answer pings is terminated and treat
   });
 
   test('a client that answers pings stays open across 5 ping intervals', async (t) => {
-    const { wsUrl } = await serverFor(t, { pingIntervalMs: 50 });
+    const { wsUrl } = await serverFor(t, { pingIntervalMs: HEARTBEAT_MS });
     const client = await clientFor(t, wsUrl);
     await client.join('heartbeat-ok');
     let pings = 0;
@@ -266,7 +271,7 @@ describe('heartbeat: a socket that does not answer pings is terminated and treat
         });
         client.socket.once('close', (code) => reject(new Error(`closed with ${code} after ${pings} pings`)));
       }),
-      3000,
+      5 * HEARTBEAT_MS + 3000,
       'fewer than 5 pings',
     );
     assert.equal(client.socket.readyState, WebSocket.OPEN);
@@ -280,7 +285,8 @@ describe('scale: 220 rooms of two at once', () => {
     const { wsUrl, server } = await serverFor(t, { maxConnectionsPerIp: 1000 });
     const pairs = await Promise.all(
       Array.from({ length: ROOMS }, async (_, i) => {
-        const [a, b] = await Promise.all([clientFor(t, wsUrl), clientFor(t, wsUrl)]);
+        // 440 clients share this process with the server: wait longer than one client would.
+        const [a, b] = await Promise.all([clientFor(t, wsUrl, { waitMs: 15_000 }), clientFor(t, wsUrl, { waitMs: 15_000 })]);
         return { room: `scale-${i}`, a, b };
       }),
     );

@@ -354,9 +354,10 @@ describe('drops and the grace period', () => {
     const a = await h.seat();
     const b = await h.seat();
     await a.client.next('peer-joined');
+    // From before the drop: the server's grace timer starts after it, whatever the delivery delays.
+    const heldSince = Date.now();
     b.client.drop();
     await a.client.next('peer-disconnected');
-    const heldSince = Date.now();
     const left = await a.client.next('peer-left', graceMs + 3_000);
     const heldFor = Date.now() - heldSince;
     assert.equal(left.peerId, b.joined.peerId);

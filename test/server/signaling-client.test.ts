@@ -93,7 +93,7 @@ describe('SignalingClient (Node, real server)', () => {
       http.close();
     });
     const url = `ws://127.0.0.1:${(http.address() as AddressInfo).port}/ws`;
-    const c = client(t, { url, room: 'r', pingIntervalMs: 50, pongTimeoutMs: 50, reconnect: { initialDelayMs: 10, jitter: 0 } });
+    const c = client(t, { url, room: 'r', pingIntervalMs: 200, pongTimeoutMs: 200, reconnect: { initialDelayMs: 10, jitter: 0 } });
     await c.connect();
     await nextEvent(c, 'state', (s: { state: string }) => s.state === 'reconnecting');
     await nextEvent(c, 'joined');
@@ -123,7 +123,7 @@ describe('SignalingClient (Node, real server)', () => {
     const server = await startServer();
     const port = server.port;
     const c = client(t, {
-      url: server.wsUrl, room: 'limbo', connectTimeoutMs: 100,
+      url: server.wsUrl, room: 'limbo', connectTimeoutMs: 1000,
       // The first retry comes well after the silent server below has bound the port.
       reconnect: { initialDelayMs: 300, maxDelayMs: 300, maxAttempts: 3, jitter: 0 },
     });

@@ -15,7 +15,7 @@ import { Attr, TurnSession, attr, errorCode, readXorAddress, restCredential, typ
 
 const SECRET = 'coturn-lifetime-secret-0123456789';
 /** Long enough to allocate and set up permissions on a slow machine, short enough to wait out. */
-const CREDENTIAL_TTL_S = 3;
+const CREDENTIAL_TTL_S = 5;
 const STALE_NONCE_S = 2;
 
 let turn: Coturn;

@@ -323,7 +323,8 @@ describe('TURN credentials over the life of a call', () => {
     // ice-timeout leaves room for the ICE restart: the polite side waits for the impolite
     // side's restart (2 s after it notices) rather than restarting first.
     const iceTimeoutMs = 8000;
-    const expiresAt = Math.floor(Date.now() / 1000) + 4;
+    // Long enough for two pages to load and connect through the relay on a busy machine.
+    const expiresAt = Math.floor(Date.now() / 1000) + 10;
     const { username, credential } = restCredential(SECRET, expiresAt, 'outlives');
     const url = `turn:${restartable.host}:${restartable.port}?transport=udp`;
     const signaling = await signalingServer({});
@@ -342,7 +343,7 @@ describe('TURN credentials over the life of a call', () => {
     // (probes bounded in count; the wait is for coturn's clock to pass the expiry).
     const server = { address: restartable.host, port: restartable.port };
     let refused = false;
-    for (let probe = 0; probe < 60 && !refused; probe++) {
+    for (let probe = 0; probe < 80 && !refused; probe++) {
       const session = await TurnSession.open(server, username, credential);
       const answer = await session.allocate();
       if (answer.cls === 'success') await session.refresh(0);
