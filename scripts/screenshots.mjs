@@ -139,6 +139,7 @@ try {
       || true);
     await a.waitForFunction(() => document.querySelector('p2p-call').shadowRoot.querySelector('.chat-log li') !== null, { polling: 100 });
     await shot(a, 'chat', size);
+    await a.evaluate(() => document.querySelector('p2p-call').shadowRoot.querySelector('button[aria-label="Chat"]').click());
 
     const third = await open(size, { room: full, server: wsUrl, autojoin: true });
     await state(third, 'error');

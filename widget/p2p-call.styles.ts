@@ -100,7 +100,8 @@ export const styles = css`
   }
   .status { position: relative; z-index: 3; max-width: min(90%, 420px); text-align: center; display: grid; gap: 12px; justify-items: center; }
   .status p { margin: 0; line-height: 1.45; }
-  .status.overlay { background: rgb(15 23 42 / 0.8); color: #fff; }
+  /* Above an open chat or devices panel: the call is not usable while this shows. */
+  .status.overlay { z-index: 7; background: rgb(15 23 42 / 0.8); color: #fff; }
   .status.error { border-top: 4px solid var(--_danger); }
   .status .invite { justify-self: stretch; }
   .lobby { position: relative; z-index: 3; width: min(92%, 360px); display: grid; gap: 12px; background: color-mix(in srgb, var(--_surface) 92%, transparent); }
@@ -157,10 +158,11 @@ export const styles = css`
     font-size: 11px;
     line-height: 18px;
   }
-  .unlock { position: absolute; z-index: 4; top: 12px; left: 50%; transform: translateX(-50%); padding: 10px 16px; background: var(--_accent); color: #fff; }
+  .unlock { position: absolute; z-index: 8; top: 12px; left: 50%; transform: translateX(-50%); padding: 10px 16px; background: var(--_accent); color: #fff; }
   .notice {
     position: absolute;
-    z-index: 5;
+    /* Above the panels: the chat's own send failures are announced here. */
+    z-index: 9;
     top: 12px;
     left: 12px;
     right: 12px;

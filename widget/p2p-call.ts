@@ -89,6 +89,7 @@ export class P2PCall extends LitElement {
     _soundBlocked: { state: true },
     _copied: { state: true },
     _fullscreen: { state: true },
+    _pictureInPicture: { state: true },
     _peerLeft: { state: true },
     _heard: { state: true },
   };
@@ -131,6 +132,7 @@ export class P2PCall extends LitElement {
   /** Feedback of the copy-link button: `done`, or `failed` (the link is then shown to copy by hand). */
   declare private _copied: 'done' | 'failed' | undefined;
   declare private _fullscreen: boolean;
+  declare private _pictureInPicture: boolean;
   /** The other person left and nobody has joined since: said in the waiting panel. */
   declare private _peerLeft: boolean;
   /** Chat messages received since the last state change; the live region announces the latest. */
@@ -164,6 +166,7 @@ export class P2PCall extends LitElement {
     this._unread = 0;
     this._soundBlocked = false;
     this._fullscreen = false;
+    this._pictureInPicture = false;
     this._peerLeft = false;
     this._heard = 0;
     this.addEventListener('p2p-message', () => {
@@ -530,7 +533,9 @@ export class P2PCall extends LitElement {
     const showAvatar = this.audioOnly || (present && remote !== undefined && !remote.camera && !remote.screen);
     const quality = this.controller.stats?.quality;
     return html`
-      <video part="remote-video" class="remote" playsinline autoplay ?hidden=${!present || showAvatar}></video>
+      <video part="remote-video" class="remote" playsinline autoplay ?hidden=${!present || showAvatar}
+        @enterpictureinpicture=${() => (this._pictureInPicture = true)}
+        @leavepictureinpicture=${() => (this._pictureInPicture = false)}></video>
       ${present && showAvatar ? html`<div part="avatar" class="avatar" aria-hidden="true">${initial(name)}</div>` : nothing}
       ${present ? html`
         <div class="remote-label">
@@ -619,10 +624,10 @@ export class P2PCall extends LitElement {
       case 'error': {
         const code = this._error?.code ?? 'unknown';
         const key = errorKey(code);
-        // Trying again cannot help when the answer would be the same.
-        const retryable = !['room-full', 'unauthorized', 'unsupported-protocol', 'session-replaced', 'invalid-room'].includes(code);
+        // Always a way on (EMBED.md: "the UI offers a retry"): a room frees up, a host page
+        // renews its token, a server is updated; a retry that cannot help fails again at once.
         return html`<div part="status" class="status panel error" role="alert"><p>${t(key)}</p>
-          ${retryable ? html`<button class="primary" @click=${() => this.join().catch(() => undefined)}>${t('retry')}</button>` : nothing}</div>`;
+          <button class="primary" @click=${() => this.join().catch(() => undefined)}>${t('retry')}</button></div>`;
       }
       default:
         return nothing;
@@ -657,7 +662,7 @@ export class P2PCall extends LitElement {
           this._devicesOpen = !this._devicesOpen;
           if (this._devicesOpen) void this.devices.refresh();
         })}
-        ${canPip ? button('pip', t('pictureInPicture'), icons.pip, undefined, () => this.pictureInPicture()) : nothing}
+        ${canPip ? button('pip', t('pictureInPicture'), icons.pip, this._pictureInPicture, () => this.pictureInPicture()) : nothing}
         ${button('fullscreen', t('fullscreen'), icons.fullscreen, this._fullscreen, () => this.toggleFullscreen())}
         ${button('hangup', t('hangup'), icons.hangup, undefined, () => this.hangup())}
       </div>`;

@@ -93,6 +93,17 @@ describe('script-tag embed on a third-party origin under a strict CSP', () => {
     await Promise.all([state(a, 'connected'), state(b, 'connected')]);
     await remoteFramesAdvance(a);
     await remoteFramesAdvance(b);
+    // Each side is told about the other once, with the other's id and (if known by then) name.
+    const [joinsAtA, joinsAtB] = await Promise.all([a, b].map(async (page) => (await recorded(page)).events.filter((e) => e.type === 'p2p-peer-join')));
+    assert.equal(joinsAtA?.length, 1, `one p2p-peer-join at a: ${JSON.stringify(joinsAtA)}`);
+    assert.equal(joinsAtB?.length, 1, `one p2p-peer-join at b: ${JSON.stringify(joinsAtB)}`);
+    const [bSeenByA, aSeenByB] = [joinsAtA?.[0]?.detail, joinsAtB?.[0]?.detail];
+    assert.match(String(bSeenByA?.['peerId']), /\S/);
+    assert.match(String(aSeenByB?.['peerId']), /\S/);
+    assert.notEqual(bSeenByA?.['peerId'], aSeenByB?.['peerId'], 'each side names the other, not itself');
+    for (const detail of [bSeenByA, aSeenByB]) {
+      assert.ok(detail?.['displayName'] === undefined || detail['displayName'] === 'Guest', JSON.stringify(detail));
+    }
 
     const third = await openHost(room);
     await state(third, 'error');
@@ -108,7 +119,7 @@ describe('script-tag embed on a third-party origin under a strict CSP', () => {
     const bEvents = await recorded(b);
     const leaves = bEvents.events.filter((e) => e.type === 'p2p-peer-leave');
     assert.equal(leaves.length, 1, `exactly one p2p-peer-leave: ${JSON.stringify(leaves)}`);
-    assert.equal(leaves[0]?.detail['reason'], 'hangup');
+    assert.deepEqual(leaves[0]?.detail, { peerId: aSeenByB?.['peerId'], reason: 'hangup' }, 'the one who joined is the one who left');
 
     for (const page of [a, b]) {
       const { csp, events } = await recorded(page);
@@ -116,5 +127,32 @@ describe('script-tag embed on a third-party origin under a strict CSP', () => {
       assert.ok(!events.some((e) => e.type === 'p2p-error'), JSON.stringify(events.filter((e) => e.type === 'p2p-error')));
     }
     await Promise.all([a.close(), b.close()]);
+  });
+
+  test('the other side vanishes mid-call: "reconnecting" shows on top, even over an open chat panel', async () => {
+    const room = `vanish-${Date.now()}`;
+    const a = await openHost(room);
+    await state(a, 'waiting');
+    const b = await openHost(room);
+    await Promise.all([state(a, 'connected'), state(b, 'connected')]);
+    await a.evaluate(`document.querySelector('p2p-call').shadowRoot.querySelector('button[aria-label="Chat"]').click()`);
+    // Closed without hanging up (a crash, a lost network): media stops, nobody says goodbye.
+    await b.close();
+    await state(a, 'reconnecting', 30_000);
+    const seen = await a.evaluate(`(async () => {
+      const el = document.querySelector('p2p-call');
+      await el.updateComplete;
+      const root = el.shadowRoot;
+      const overlay = root.querySelector('[part~="status"]');
+      const box = overlay.getBoundingClientRect();
+      const hit = root.elementFromPoint(box.x + box.width / 2, box.y + box.height / 2);
+      return { chatOpen: root.querySelector('.chat') !== null, text: overlay.textContent.trim(), onTop: overlay.contains(hit) };
+    })()`) as { chatOpen: boolean; text: string; onTop: boolean };
+    assert.deepEqual(seen, { chatOpen: true, text: seen.text, onTop: true }, 'the overlay is the topmost thing at its centre');
+    assert.match(seen.text, /reconnect/i);
+    const { events } = await recorded(a);
+    assert.ok(!events.some((e) => e.type === 'p2p-error' || e.type === 'p2p-peer-leave'), 'not an error, not a departure (yet)');
+    await a.evaluate(`document.querySelector('p2p-call').hangup()`);
+    await a.close();
   });
 });

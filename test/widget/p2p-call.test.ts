@@ -188,9 +188,9 @@ describe('<p2p-call> states', () => {
     expect(shadow(a).querySelector('[part="status"]')!.textContent, 'after a rejoin').to.contain('The other person left.');
   });
 
-  it('shows a human error with p2p-error for a fatal error (room full), and offers no pointless retry', async () => {
+  it('shows a human error with p2p-error for a fatal error (room full), and a retry that works once a seat is free', async () => {
     const server = await startServer();
-    const { room } = await connectedPair(server);
+    const { a, room } = await connectedPair(server);
     const third = await element(html`<p2p-call room=${room} server=${server.wsUrl}></p2p-call>`);
     const errored = oneEvent(third, 'p2p-error');
     const rejected = await third.join().then(() => undefined, (e: { code: string }) => e);
@@ -201,6 +201,10 @@ describe('<p2p-call> states', () => {
     expect(shadow(third).querySelector('[role="alert"]')!.textContent).to.contain('already has two people');
     expect(liveRegion(third), 'announced twice (alert panel and live region)').to.not.contain('already has two people');
     await expect(third).shadowDom.to.be.accessible();
+    // One of the two leaves: "Try again" now takes the free seat.
+    a.hangup();
+    button(third, /try again/i).click();
+    await stateOf(third, 'connected');
   });
 
   it('retries after server-unreachable from the error panel', async () => {
