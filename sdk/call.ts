@@ -154,8 +154,7 @@ export class Call extends Emitter<CallEvents> {
     if (this._state === 'idle' || isFinalState(this._state)) return;
     this.run++;
     this.session?.sendChannel({ t: 'hangup' });
-    this.signaling?.leave();
-    this.teardown();
+    this.leaveRoom();
     this.setState('ended');
   }
 
@@ -261,6 +260,17 @@ export class Call extends Emitter<CallEvents> {
     if (run !== this.run) throw cancelled();
   }
 
+  /**
+   * Frees the seat at once and stops everything. Our listeners go first: the client's own
+   * closing must not re-derive a state (e.g. `waiting` out of `reconnecting`) on the way out.
+   */
+  private leaveRoom(): void {
+    const signaling = this.signaling;
+    this.signaling = undefined;
+    this.teardown();
+    signaling?.leave();
+  }
+
   /** Stops everything this run started; the state is set by the caller. */
   private teardown(): void {
     for (const cleanup of this.cleanups.splice(0)) cleanup();
@@ -281,8 +291,7 @@ export class Call extends Emitter<CallEvents> {
     // No path between us is the other side's problem too: tell it why we leave (before `leave`,
     // which the server handles after this relay).
     if (error.code === 'ice-failed' && this.remotePeerId !== undefined) this.sendSignal({ kind: 'bye', reason: 'ice-failed' });
-    this.signaling?.leave();
-    this.teardown();
+    this.leaveRoom();
     this.setState('error');
     // Last, so listeners (which may call hangup()) find the call already settled.
     this.emit('error', error);

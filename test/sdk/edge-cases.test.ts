@@ -200,6 +200,18 @@ describe('edge cases: Call', () => {
     expect(a.state).to.equal('connected');
   });
 
+  it('hangup while the signaling server is away goes straight to ended (no state on the way out)', async () => {
+    const server = await startServer();
+    const a = makeCall(server, uniqueRoom(), { ...noMedia, signaling: { reconnect: { initialDelayMs: 50, maxDelayMs: 200, maxAttempts: 100 } } });
+    await a.join();
+    await serverCommand('signaling-stop', server);
+    await stateReached(a, 'reconnecting');
+    const states: string[] = [];
+    a.on('state', ({ state }) => states.push(state));
+    a.hangup();
+    expect(states).to.deep.equal(['ended']);
+  });
+
   it('delivers a chat message the sender accepted (4000 characters that JSON escapes)', async () => {
     const server = await startServer();
     const { a, b } = await connectedPair(server);
