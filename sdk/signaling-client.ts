@@ -353,6 +353,9 @@ export class SignalingClient extends Emitter<SignalingEvents> {
       this.fail(new CallError('session-replaced', 'the call continued in another tab or window'));
     } else if (code === CloseCode.policyViolation || code === CloseCode.messageTooBig) {
       this.fail(new CallError('server-closed', `the server closed the connection (${code}): a bug to report`));
+    } else if (code === CloseCode.normal) {
+      // PROTOCOL.md: a normal close is final; the server (or a proxy) is done with this socket.
+      this.fail(new CallError('server-closed', 'the server ended the connection'));
     } else if (!opened && !this.everJoined) {
       void this.diagnoseRefusal();
     } else {

@@ -100,6 +100,32 @@ describe('SignalingClient (Node, real server)', () => {
     assert.ok(connections >= 2, `reconnected (${connections} connections)`);
   });
 
+  test('a normal close (1000) from the server is final: server-closed, no reconnect', async (t) => {
+    const http = createServer();
+    const wss = new WebSocketServer({ server: http, handleProtocols: () => 'p2p-call.v1' });
+    let connections = 0;
+    wss.on('connection', (socket) => {
+      connections++;
+      socket.once('message', () => {
+        socket.send(JSON.stringify({ type: 'joined', room: 'r', peerId: 'p', peers: [], polite: true, iceServers: [], resume: 'x', graceMs: 1000 }));
+        socket.close(1000, 'done with you');
+      });
+    });
+    await new Promise<void>((done) => http.listen(0, '127.0.0.1', done));
+    t.after(() => {
+      for (const s of wss.clients) s.terminate();
+      http.close();
+    });
+    const url = `ws://127.0.0.1:${(http.address() as AddressInfo).port}/ws`;
+    const c = client(t, { url, room: 'r', reconnect: { initialDelayMs: 10, jitter: 0 } });
+    const fatal = nextEvent<CallError>(c, 'error', (e) => e.fatal);
+    await c.connect();
+    const error = await fatal;
+    assert.equal(error.code, 'server-closed');
+    assert.equal(c.state, 'closed');
+    assert.equal(connections, 1, 'no second connection');
+  });
+
   test('gives up with server-unreachable after the configured attempts', async (t) => {
     const server = await startServer();
     const c = client(t, { url: server.wsUrl, room: 'gone', reconnect: { initialDelayMs: 5, maxDelayMs: 20, maxAttempts: 3, jitter: 0 } });
