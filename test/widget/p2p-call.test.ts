@@ -260,6 +260,9 @@ describe('<p2p-call> attributes, properties and events', () => {
     a.muted = true;
     expect((await local).detail.microphone).to.equal(false);
     expect((await remote).detail.displayName).to.equal('Ada');
+    await b.updateComplete;
+    const label = b.shadowRoot!.querySelector('.remote-label')!;
+    expect(label.textContent, 'the other side sees who is muted').to.contain('Ada').and.to.contain('Muted');
     a.cameraOff = true;
     await until(() => a.shadowRoot!.querySelector('video[part="local-video"]')!.hasAttribute('hidden'), 'self view hidden');
     await until(() => b.shadowRoot!.querySelector('[part="avatar"]') !== null, 'avatar for a camera that is off');
@@ -334,6 +337,11 @@ describe('<p2p-call> attributes, properties and events', () => {
     const { a } = await connectedPair(server);
     const stats = await oneEvent(a, 'p2p-stats');
     expect(stats.detail).to.have.keys('rttMs', 'inboundKbps', 'outboundKbps', 'packetLoss', 'candidateType', 'quality');
+    await a.updateComplete;
+    const indicator = a.shadowRoot!.querySelector('.remote-label [role="img"]');
+    const labels: Record<string, string> = { good: 'Good connection', fair: 'Fair connection', poor: 'Poor connection' };
+    const expected = labels[String(stats.detail.quality)];
+    expect(indicator?.getAttribute('aria-label'), 'the quality indicator shows the latest level').to.equal(expected);
   });
 
   it('toggles microphone and camera with m and v only while focus is inside, and not while typing', async () => {
