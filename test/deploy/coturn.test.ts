@@ -2,8 +2,9 @@
  * deploy/turnserver.conf and deploy/p2p-call.env, run for real: coturn started from a config
  * derived from the shipped file (test secret, certificate and ports, loopback only, loopback
  * peers allowed for the test), the signaling server started by its CLI with the variables of
- * the shipped environment file. Checked: the TLS listener, allocations with credentials the
- * server's formula mints (and 401 for wrong or expired ones), every denied-peer-ip range at
+ * the shipped environment file. Checked: the TLS listener and an allocation over it (`turns:`),
+ * allocations with credentials the server's formula mints (and 401 for wrong or expired ones),
+ * every denied-peer-ip range at
  * its edges, the SIGUSR2 certificate reload the certbot hook relies on, and a relay-only call
  * between two demo pages.
  */
@@ -22,7 +23,7 @@ import {
   parseEnvFile, startProcess, substitute, turnOptions, waitForTcp, type Certificate, type ManagedProcess,
 } from './helpers.js';
 import { freeRelayRange, freeTcpPort, freeTcpUdpPort } from '../ports.js';
-import { Attr, TurnSession, attr, formatIp, parseIp, readXorAddress, status, type IpNumber } from '../turn/stun.js';
+import { Attr, Method, TurnSession, attr, decode, encode, formatIp, parseIp, readXorAddress, request, status, type IpNumber, type LongTermAuth, type StunMessage } from '../turn/stun.js';
 
 const SECRET = 'deploy-test-turn-secret-0123456789';
 
@@ -89,6 +90,57 @@ async function relayedAddress(session: TurnSession, family: 4 | 6): Promise<stri
   const relayed = readXorAddress(attr(answer, Attr.xorRelayedAddress), answer.transactionId);
   assert.ok(relayed, 'the success answer carries XOR-RELAYED-ADDRESS');
   return relayed.address;
+}
+
+/**
+ * An Allocate over TURN-over-TLS (`turns:` on the TLS port), as a browser behind a firewall that
+ * lets only TLS out would ask: the 401 challenge, then the request with the credential. Closing
+ * the connection releases the allocation (coturn ends a TCP/TLS allocation with its connection).
+ */
+async function allocateOverTls(username: string, password: string): Promise<StunMessage> {
+  const socket = tlsConnect({ host: '127.0.0.1', port: turnTlsPort, ca: cert.pem });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      socket.once('secureConnect', resolve);
+      socket.once('error', reject);
+    });
+    // STUN over a stream: messages back to back, each 20 header bytes plus its length field.
+    let pending = Buffer.alloc(0);
+    const answers: StunMessage[] = [];
+    let arrived = () => {};
+    socket.on('data', (chunk: Buffer) => {
+      pending = Buffer.concat([pending, chunk]);
+      while (pending.length >= 20 && pending.length >= 20 + pending.readUInt16BE(2)) {
+        const message = decode(pending.subarray(0, 20 + pending.readUInt16BE(2)));
+        pending = pending.subarray(20 + pending.readUInt16BE(2));
+        if (message) answers.push(message);
+      }
+      arrived();
+    });
+    const transact = async (message: StunMessage, auth?: LongTermAuth): Promise<StunMessage> => {
+      socket.write(encode(message, auth));
+      const deadline = Date.now() + 5_000;
+      for (;;) {
+        const answer = answers.find((a) => a.transactionId.equals(message.transactionId));
+        if (answer) return answer;
+        if (Date.now() > deadline) throw new Error('no answer over TLS within 5 s');
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, 500);
+          arrived = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+    };
+    const udpRelay = [{ type: Attr.requestedTransport, value: Buffer.from([17, 0, 0, 0]) }];
+    const challenge = await transact(request(Method.allocate, udpRelay));
+    assert.equal(status(challenge), 401, 'the challenge');
+    const auth = { username, password, realm: attr(challenge, Attr.realm)?.toString() ?? '', nonce: attr(challenge, Attr.nonce)?.toString() ?? '' };
+    return await transact(request(Method.allocate, udpRelay), auth);
+  } finally {
+    socket.destroy();
+  }
 }
 
 /** Releases each session's allocation (Refresh with lifetime 0) and closes its socket. */
@@ -203,6 +255,15 @@ describe('coturn with deploy/turnserver.conf', () => {
     socket.destroy();
     assert.equal(authorized, true, 'the certificate from cert=/pkey= is presented');
     assert.ok(protocol === 'TLSv1.3' || protocol === 'TLSv1.2', `negotiated ${protocol}`);
+  });
+
+  test('turns: a server-minted credential gets a relay over TLS on the TLS port', async () => {
+    const { username, credential } = mintTurnCredentials(SECRET, [], 'over-tls', 600);
+    const answer = await allocateOverTls(username, credential);
+    assert.equal(status(answer), 200, 'Allocate over TLS');
+    assert.equal(readXorAddress(attr(answer, Attr.xorRelayedAddress), answer.transactionId)?.address, '127.0.0.1', 'a relay at external-ip');
+    const { username: wrongUser, credential: wrong } = mintTurnCredentials('another-secret-0123456789abcdef', [], 'over-tls', 600);
+    assert.equal(status(await allocateOverTls(wrongUser, wrong)), 401, 'and a wrong credential is refused there too');
   });
 
   test('allocations with server-minted credentials; the external-ip mapping keeps IPv6 relays intact', async () => {
