@@ -4,9 +4,8 @@
  * peers allowed for the test), the signaling server started by its CLI with the variables of
  * the shipped environment file. Checked: the TLS listener and an allocation over it (`turns:`),
  * allocations with credentials the server's formula mints (and 401 for wrong or expired ones),
- * every denied-peer-ip range at
- * its edges, the SIGUSR2 certificate reload the certbot hook relies on, and a relay-only call
- * between two demo pages.
+ * every denied-peer-ip range at its edges, the SIGUSR2 certificate reload the certbot hook
+ * relies on, and a relay-only call between two demo pages.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
