@@ -14,7 +14,9 @@ export const CHROMIUM_ARGS = [
   '--no-sandbox',
   '--disable-gpu',
   FAKE_UI_ARG,
-  '--use-fake-device-for-media-stream',
+  // Three fake cameras (I420, Y16 depth, MJPEG) besides Chromium's two fake microphones, so
+  // device switches switch for real (test/sdk/call-media.test.ts).
+  '--use-fake-device-for-media-stream=device-count=3',
   '--disable-background-networking',
   '--disable-component-update',
   '--disable-sync',

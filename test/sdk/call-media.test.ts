@@ -54,16 +54,24 @@ describe('Call media controls', () => {
     await unmuted;
   });
 
-  it('switches the camera device in place; the other side keeps decoding', async () => {
+  it('switches the camera and the microphone to other devices in place; the other side keeps decoding', async () => {
     const server = await startServer();
     const { a, b } = await connectedPair(server);
-    const cameras = (await navigator.mediaDevices.enumerateDevices()).filter((d) => d.kind === 'videoinput');
-    expect(cameras.length).to.be.greaterThan(0);
-    const before = a.localStream!.getVideoTracks()[0]!;
-    await a.useDevice('video', cameras.at(-1)!.deviceId);
-    const after = a.localStream!.getVideoTracks()[0]!;
-    expect(after.id).to.not.equal(before.id);
-    expect(before.readyState).to.equal('ended');
+    const devices = await navigator.mediaDevices.enumerateDevices();
+    for (const kind of ['video', 'audio'] as const) {
+      const tracks = () => (kind === 'video' ? a.localStream!.getVideoTracks() : a.localStream!.getAudioTracks());
+      const before = tracks()[0]!;
+      // Another real device than the one in use ("default" is an alias of one of them). Of
+      // Chromium's fake cameras, fake_device_1 is a Y16 depth camera whose frames WebRTC does
+      // not send; fake_device_2 is an MJPEG one, like most USB webcams.
+      const other = devices.find((d) => d.kind === `${kind}input` && d.deviceId !== 'default' && d.deviceId !== before.getSettings().deviceId
+        && (kind === 'audio' || d.label === 'fake_device_2'));
+      expect(other, `another ${kind} device (test/chromium-args.mjs asks for three cameras)`).to.exist;
+      await a.useDevice(kind, other!.deviceId);
+      const after = tracks()[0]!;
+      expect(after.getSettings().deviceId, `${kind} now from the chosen device`).to.equal(other!.deviceId);
+      expect(before.readyState).to.equal('ended');
+    }
     await framesDecoded(b.remoteStream!);
   });
 
