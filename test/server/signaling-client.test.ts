@@ -126,6 +126,60 @@ describe('SignalingClient (Node, real server)', () => {
     assert.equal(connections, 1, 'no second connection');
   });
 
+  test('a frame over the server\'s maxPayload ends in a fatal server-closed (1009), with no reconnect', async (t) => {
+    const server = await serverFor(t, { maxPayload: 1024 });
+    const c = client(t, { url: server.wsUrl, room: 'too-big', reconnect: { initialDelayMs: 10, jitter: 0 } });
+    await c.connect();
+    const fatal = nextEvent<CallError>(c, 'error', (e) => e.fatal);
+    c.send({ blob: 'x'.repeat(4096) });
+    const error = await fatal;
+    assert.equal(error.code, 'server-closed');
+    assert.match(error.message, /1009/);
+    assert.equal(c.state, 'closed');
+  });
+
+  test('the server\'s rate-limited answer reaches the app as a non-fatal error; the client stays seated', async (t) => {
+    const server = await serverFor(t, { rateLimit: 1 });
+    const c = client(t, { url: server.wsUrl, room: 'chatty' });
+    await c.connect();
+    const limited = nextEvent<CallError>(c, 'error', (e) => e.code === 'rate-limited');
+    // The bucket holds two (burst = 2 × rate): the third signal in a row is over the rate.
+    for (let i = 0; i < 3; i++) c.send({ n: i });
+    const error = await limited;
+    assert.equal(error.fatal, false);
+    assert.ok((error.retryAfterMs ?? 0) > 0, 'with a retryAfterMs');
+    assert.equal(c.state, 'joined');
+  });
+
+  test('reconnect delays grow by the factor up to maxDelayMs, each shortened by at most the jitter', async (t) => {
+    const server = await startServer();
+    const options = { initialDelayMs: 40, factor: 2, maxDelayMs: 200, maxAttempts: 6, jitter: 0.25 };
+    const sockets: number[] = [];
+    class Recording extends WebSocket {
+      constructor(url: string, protocols: string) {
+        super(url, protocols);
+        sockets.push(performance.now());
+      }
+    }
+    const c = new SignalingClient({ storage: null, url: server.wsUrl, room: 'backoff', reconnect: options, WebSocket: Recording as unknown as typeof globalThis.WebSocket });
+    t.after(() => c.close());
+    await c.connect();
+    const gaveUp = nextEvent<CallError>(c, 'error', (e) => e.fatal, 10_000);
+    // Nothing listens on the port once the server is gone: every attempt is refused at once.
+    await server.close();
+    assert.equal((await gaveUp).code, 'server-unreachable');
+    const attempts = sockets.slice(1);
+    assert.equal(attempts.length, options.maxAttempts, 'one socket per attempt');
+    // Attempt n (from 0) waits min(maxDelayMs, initialDelayMs × factor^n), shortened by up to 25 %;
+    // the gap between attempts n-1 and n is that wait plus a refused connection.
+    const gaps = attempts.slice(1).map((at, i) => at - (attempts[i] as number));
+    const waits = gaps.map((_, i) => Math.min(options.maxDelayMs, options.initialDelayMs * options.factor ** (i + 1)));
+    const report = `gaps ${gaps.map(Math.round).join(', ')} ms for waits ${waits.join(', ')} ms`;
+    gaps.forEach((gap, i) => assert.ok(gap >= (waits[i] as number) * (1 - options.jitter) - 5, report));
+    // Uncapped, the last wait would be 40 × 2^5 = 1280 ms.
+    assert.ok((gaps.at(-1) as number) < 1000, `capped at maxDelayMs: ${report}`);
+  });
+
   test('gives up with server-unreachable after the configured attempts', async (t) => {
     const server = await startServer();
     const c = client(t, { url: server.wsUrl, room: 'gone', reconnect: { initialDelayMs: 5, maxDelayMs: 20, maxAttempts: 3, jitter: 0 } });
