@@ -74,9 +74,11 @@ export function signalingServerPlugin() {
           return true;
         }
         case 'signaling-restart': {
-          // Same port, fresh process state: every seat and resume value is forgotten.
+          // Same port, fresh process state: every seat and resume value is forgotten. A crash
+          // by default (connections destroyed); `graceful` shuts down the way SIGTERM does
+          // (error server-shutdown, close 1001).
           const entry = servers.get(payload.id);
-          for (const socket of entry.sockets) socket.destroy();
+          if (!payload.graceful) for (const socket of entry.sockets) socket.destroy();
           await entry.server.close();
           const running = await start(entry.options, entry.port);
           servers.set(payload.id, { ...running, options: entry.options });

@@ -21,8 +21,8 @@ export async function startServer(options: Omit<SignalingServerOptions, 'logger'
   return server;
 }
 
-export function serverCommand<T = unknown>(command: string, server: TestServer): Promise<T> {
-  return executeServerCommand<T, { id: string }>(command, { id: server.id });
+export function serverCommand<T = unknown>(command: string, server: TestServer, extra: Record<string, unknown> = {}): Promise<T> {
+  return executeServerCommand<T, { id: string }>(command, { ...extra, id: server.id });
 }
 
 /** A call whose resume value lives in memory only, so two calls in one page stay separate seats. */

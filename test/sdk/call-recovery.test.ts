@@ -58,6 +58,24 @@ describe('Call recovery', () => {
     await framesDecoded(b.remoteStream!);
   });
 
+  it('comes back after a graceful server restart (server-shutdown, close 1001): no error, same connection', async () => {
+    const server = await startServer();
+    const { a, b } = await connectedPair(server, { signaling: { reconnect: { initialDelayMs: 50 } } });
+    const pcA = peerConnection(a);
+    const errors: string[] = [];
+    for (const call of [a, b]) call.on('error', (e) => errors.push(`${e.code}${e.fatal ? ' (fatal)' : ''}`));
+    const oldPeerA = a.peerId;
+    await serverCommand('signaling-restart', server, { graceful: true });
+    await until(() => a.signalingState === 'joined' && b.signalingState === 'joined' && a.peerId !== oldPeerA, 'both rejoin the restarted server');
+    expect(peerConnection(a), 'the running connection is kept').to.equal(pcA);
+    await stateReached(a, 'connected');
+    await stateReached(b, 'connected');
+    const message = nextEvent(b, 'message');
+    a.sendMessage('after the restart');
+    expect((await message).text).to.equal('after the restart');
+    expect(errors, 'a planned restart is not an error').to.deep.equal([]);
+  });
+
   it('returns to connected after a forced ICE restart', async () => {
     const server = await startServer();
     const { a, b } = await connectedPair(server);
