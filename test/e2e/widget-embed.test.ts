@@ -3,7 +3,8 @@
  * Content-Security-Policy, loads /p2p-call.js from the signaling server on another origin and
  * places <p2p-call autojoin> with no `server` attribute (so it finds the server from its own
  * script URL). Two pages connect and decode each other's video; a hangup ends one side and
- * sends the other back to waiting; a third page is told the room is full.
+ * sends the other back to waiting; a third page is told the room is full. Also: a denied camera
+ * (banner, receive-only) and a peer that vanishes mid-call (the reconnecting overlay on top).
  */
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
@@ -68,8 +69,8 @@ interface Recorded {
 }
 
 /** Opens the host page with recorders installed before any page script runs (exempt from CSP). */
-async function openHost(room: string, script: 'esm' | 'iife' = 'esm'): Promise<Page> {
-  const page = await browser.newPage();
+async function openHost(room: string, script: 'esm' | 'iife' = 'esm', inBrowser: Browser = browser): Promise<Page> {
+  const page = await inBrowser.newPage();
   await page.evaluateOnNewDocument(() => {
     const recorded = { events: [] as Array<{ type: string; detail: unknown }>, csp: [] as string[] };
     (window as unknown as { recorded: typeof recorded }).recorded = recorded;
@@ -127,6 +128,30 @@ describe('script-tag embed on a third-party origin under a strict CSP', () => {
       assert.ok(!events.some((e) => e.type === 'p2p-error'), JSON.stringify(events.filter((e) => e.type === 'p2p-error')));
     }
     await Promise.all([a.close(), b.close()]);
+  });
+
+  test('a denied camera and microphone: a banner says how to allow them, and the call goes on receive-only', async () => {
+    const denying = await launchChromium({ fakeUi: false });
+    try {
+      await denying.defaultBrowserContext().overridePermissions(hostOrigin, []);
+      const room = `denied-${Date.now()}`;
+      const a = await openHost(room, 'esm', denying);
+      await state(a, 'waiting');
+      const b = await openHost(room);
+      await Promise.all([state(a, 'connected'), state(b, 'connected')]);
+      const { events } = await recorded(a);
+      const errors = events.filter((e) => e.type === 'p2p-error').map((e) => e.detail);
+      // One per kind that was refused (microphone, camera), none fatal.
+      assert.ok(errors.length >= 1 && errors.every((e) => e['code'] === 'media-denied' && e['fatal'] === false), JSON.stringify(errors));
+      const banner = await a.evaluate(`document.querySelector('p2p-call').shadowRoot.querySelector('.notice[role="alert"]')?.textContent ?? ''`) as string;
+      assert.match(banner, /blocked.*Allow them/s, 'the banner says what happened and what to do');
+      // Receive-only: the denied side still sees the other's video.
+      await remoteFramesAdvance(a);
+      await b.evaluate(`document.querySelector('p2p-call').hangup()`);
+      await b.close();
+    } finally {
+      await denying.close();
+    }
   });
 
   test('the other side vanishes mid-call: "reconnecting" shows on top, even over an open chat panel', async () => {
