@@ -463,7 +463,12 @@ export class Call extends Emitter<CallEvents> {
     const delay = this.polite ? afterMs * 2 + this.options.disconnectedTimeoutMs : afterMs;
     this.disconnectedTimer = setTimeout(() => {
       this.disconnectedTimer = undefined;
-      if (session === this.session && isUnhealthy(session)) session.restartIce();
+      if (session !== this.session || !isUnhealthy(session)) return;
+      // A restart gathers again, and TURN allocations need a credential coturn still accepts.
+      // The server mints fresh ones with every `joined`: resuming the seat over a new socket
+      // brings them, and the hello exchange that follows restarts ICE with them.
+      if (credentialsExpired(this.serverIceServers) && this.signaling?.state === 'joined') this.signaling.reconnectNow();
+      else session.restartIce();
     }, delay);
   }
 
@@ -553,6 +558,18 @@ export class Call extends Emitter<CallEvents> {
 
 function cancelled(): CallError {
   return new CallError('not-joined', 'the join was cancelled by hangup()', { fatal: false });
+}
+
+/**
+ * Whether a TURN REST credential among `servers` (user name `<unix expiry>:<id>`) has expired, or
+ * will within a few seconds, by this device's clock.
+ */
+function credentialsExpired(servers: readonly IceServer[]): boolean {
+  const soon = Date.now() / 1000 + 5;
+  return servers.some((server) => {
+    const expiry = Number(server.username?.split(':')[0]);
+    return Number.isFinite(expiry) && expiry > 0 && expiry < soon;
+  });
 }
 
 function isUnhealthy(session: PeerSession): boolean {
