@@ -459,16 +459,17 @@ export class Call extends Emitter<CallEvents> {
   /** ICE restart by the impolite side; the polite side steps in later if that never comes. */
   private recover(session: PeerSession, afterMs: number): void {
     this.armIceTimer();
+    // A restart gathers again on both sides, and TURN allocations need a credential coturn still
+    // accepts. The server mints fresh ones with every `joined`: an expired one is renewed at
+    // once by resuming the seat over a new socket, so that whichever side restarts, and the side
+    // that answers, gather with fresh credentials (the hello exchange after the resume restarts
+    // ICE if the connection is still unhealthy).
+    if (credentialsExpired(this.serverIceServers) && this.signaling?.state === 'joined') this.signaling.reconnectNow();
     if (this.disconnectedTimer !== undefined) return;
     const delay = this.polite ? afterMs * 2 + this.options.disconnectedTimeoutMs : afterMs;
     this.disconnectedTimer = setTimeout(() => {
       this.disconnectedTimer = undefined;
-      if (session !== this.session || !isUnhealthy(session)) return;
-      // A restart gathers again, and TURN allocations need a credential coturn still accepts.
-      // The server mints fresh ones with every `joined`: resuming the seat over a new socket
-      // brings them, and the hello exchange that follows restarts ICE with them.
-      if (credentialsExpired(this.serverIceServers) && this.signaling?.state === 'joined') this.signaling.reconnectNow();
-      else session.restartIce();
+      if (session === this.session && isUnhealthy(session)) session.restartIce();
     }, delay);
   }
 
