@@ -469,6 +469,9 @@ export class Call extends Emitter<CallEvents> {
     const delay = this.polite ? afterMs * 2 + this.options.disconnectedTimeoutMs : afterMs;
     this.disconnectedTimer = setTimeout(() => {
       this.disconnectedTimer = undefined;
+      // While a renewal is on its way, the hello exchange after it restarts ICE: a restart now
+      // would gather with the expired credential and race that one.
+      if (credentialsExpired(this.serverIceServers)) return;
       if (session === this.session && isUnhealthy(session)) session.restartIce();
     }, delay);
   }
