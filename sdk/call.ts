@@ -459,19 +459,10 @@ export class Call extends Emitter<CallEvents> {
   /** ICE restart by the impolite side; the polite side steps in later if that never comes. */
   private recover(session: PeerSession, afterMs: number): void {
     this.armIceTimer();
-    // A restart gathers again on both sides, and TURN allocations need a credential coturn still
-    // accepts. The server mints fresh ones with every `joined`: an expired one is renewed at
-    // once by resuming the seat over a new socket, so that whichever side restarts, and the side
-    // that answers, gather with fresh credentials (the hello exchange after the resume restarts
-    // ICE if the connection is still unhealthy).
-    if (credentialsExpired(this.serverIceServers) && this.signaling?.state === 'joined') this.signaling.reconnectNow();
     if (this.disconnectedTimer !== undefined) return;
     const delay = this.polite ? afterMs * 2 + this.options.disconnectedTimeoutMs : afterMs;
     this.disconnectedTimer = setTimeout(() => {
       this.disconnectedTimer = undefined;
-      // While a renewal is on its way, the hello exchange after it restarts ICE: a restart now
-      // would gather with the expired credential and race that one.
-      if (credentialsExpired(this.serverIceServers)) return;
       if (session === this.session && isUnhealthy(session)) session.restartIce();
     }, delay);
   }
@@ -562,18 +553,6 @@ export class Call extends Emitter<CallEvents> {
 
 function cancelled(): CallError {
   return new CallError('not-joined', 'the join was cancelled by hangup()', { fatal: false });
-}
-
-/**
- * Whether a TURN REST credential among `servers` (user name `<unix expiry>:<id>`) has expired, or
- * will within a few seconds, by this device's clock.
- */
-function credentialsExpired(servers: readonly IceServer[]): boolean {
-  const soon = Date.now() / 1000 + 5;
-  return servers.some((server) => {
-    const expiry = Number(server.username?.split(':')[0]);
-    return Number.isFinite(expiry) && expiry > 0 && expiry < soon;
-  });
 }
 
 function isUnhealthy(session: PeerSession): boolean {

@@ -182,13 +182,6 @@ export class PeerSession extends Emitter<PeerSessionEvents> {
   }
 
   private async addCandidate(candidate: RTCIceCandidateInit): Promise<void> {
-    // Signals arrive in order, so a candidate naming a ufrag the remote description no longer
-    // has belongs to an ICE generation the other side has since restarted away from (two
-    // restarts in quick succession): it can never apply, and is no problem. (The spec rejects
-    // it with OperationError, as Firefox does; Chromium 156 lets it pass silently.)
-    const ufrag = candidate.usernameFragment;
-    const remote = this.pc.remoteDescription?.sdp;
-    if (ufrag && remote !== undefined && !remote.split(/\r?\n/).includes(`a=ice-ufrag:${ufrag}`)) return;
     try {
       await this.pc.addIceCandidate(candidate);
     } catch (error) {
