@@ -34,6 +34,25 @@ function nextEvent<T>(c: SignalingClient, name: string, predicate: (p: T) => boo
   });
 }
 
+/**
+ * A stand-in server speaking just enough p2p-call.v1 for a test: `onConnection` scripts each
+ * socket. Listens on `port` (0: any); resolves with its ws:// URL; closed when the test ends.
+ */
+async function fakeServer(t: TestContext, onConnection: (socket: WebSocket) => void, port = 0): Promise<string> {
+  const http = createServer();
+  const wss = new WebSocketServer({ server: http, handleProtocols: () => 'p2p-call.v1' });
+  wss.on('connection', onConnection);
+  await new Promise<void>((done) => http.listen(port, '127.0.0.1', done));
+  t.after(() => {
+    for (const s of wss.clients) s.terminate();
+    http.close();
+  });
+  return `ws://127.0.0.1:${(http.address() as AddressInfo).port}/ws`;
+}
+
+/** The `joined` a fake server seats every client with. */
+const FAKE_JOINED = JSON.stringify({ type: 'joined', room: 'r', peerId: 'p', peers: [], polite: true, iceServers: [], resume: 'x', graceMs: 1000 });
+
 describe('SignalingClient (Node, real server)', () => {
   test('signals sent while reconnecting are queued and flushed in order after the resumed joined', async (t) => {
     const server = await serverFor(t, { reconnectGraceMs: 5000 });
@@ -78,21 +97,11 @@ describe('SignalingClient (Node, real server)', () => {
 
   test('a socket whose pongs stop is declared dead and the client reconnects', async (t) => {
     // A server that accepts and seats nobody, then goes quiet: only the ping timeout can tell.
-    const http = createServer();
-    const wss = new WebSocketServer({ server: http, handleProtocols: () => 'p2p-call.v1' });
     let connections = 0;
-    wss.on('connection', (socket) => {
+    const url = await fakeServer(t, (socket) => {
       connections++;
-      socket.once('message', () => socket.send(JSON.stringify({
-        type: 'joined', room: 'r', peerId: 'p', peers: [], polite: true, iceServers: [], resume: 'x', graceMs: 1000,
-      })));
+      socket.once('message', () => socket.send(FAKE_JOINED));
     });
-    await new Promise<void>((done) => http.listen(0, '127.0.0.1', done));
-    t.after(() => {
-      for (const s of wss.clients) s.terminate();
-      http.close();
-    });
-    const url = `ws://127.0.0.1:${(http.address() as AddressInfo).port}/ws`;
     const c = client(t, { url, room: 'r', pingIntervalMs: 200, pongTimeoutMs: 200, reconnect: { initialDelayMs: 10, jitter: 0 } });
     await c.connect();
     await nextEvent(c, 'state', (s: { state: string }) => s.state === 'reconnecting');
@@ -101,22 +110,14 @@ describe('SignalingClient (Node, real server)', () => {
   });
 
   test('a normal close (1000) from the server is final: server-closed, no reconnect', async (t) => {
-    const http = createServer();
-    const wss = new WebSocketServer({ server: http, handleProtocols: () => 'p2p-call.v1' });
     let connections = 0;
-    wss.on('connection', (socket) => {
+    const url = await fakeServer(t, (socket) => {
       connections++;
       socket.once('message', () => {
-        socket.send(JSON.stringify({ type: 'joined', room: 'r', peerId: 'p', peers: [], polite: true, iceServers: [], resume: 'x', graceMs: 1000 }));
+        socket.send(FAKE_JOINED);
         socket.close(1000, 'done with you');
       });
     });
-    await new Promise<void>((done) => http.listen(0, '127.0.0.1', done));
-    t.after(() => {
-      for (const s of wss.clients) s.terminate();
-      http.close();
-    });
-    const url = `ws://127.0.0.1:${(http.address() as AddressInfo).port}/ws`;
     const c = client(t, { url, room: 'r', reconnect: { initialDelayMs: 10, jitter: 0 } });
     const fatal = nextEvent<CallError>(c, 'error', (e) => e.fatal);
     await c.connect();
@@ -210,15 +211,8 @@ describe('SignalingClient (Node, real server)', () => {
     await c.connect();
     await server.close();
     // Same port, but a server that accepts sockets and never answers a join.
-    const http = createServer();
-    const wss = new WebSocketServer({ server: http, handleProtocols: () => 'p2p-call.v1' });
     let opened = 0;
-    wss.on('connection', () => opened++);
-    await new Promise<void>((done) => http.listen(port, '127.0.0.1', done));
-    t.after(() => {
-      for (const s of wss.clients) s.terminate();
-      http.close();
-    });
+    await fakeServer(t, () => opened++, port);
     const error = await nextEvent<CallError>(c, 'error', (e) => e.fatal, 10_000);
     assert.equal(error.code, 'server-unreachable');
     assert.ok(opened >= 1, `sockets opened on the silent server: ${opened}`);
