@@ -6,6 +6,7 @@
  */
 import type { Server as HttpServer } from 'node:http';
 import type { Logger } from 'pino';
+import type { RoomStore } from './room-store.js';
 
 export interface SignalingServerOptions {
   /** HTTP + WebSocket port; `0` picks a free one. */
@@ -38,8 +39,18 @@ export interface SignalingServerOptions {
   /** PEM file paths; when both are set the server speaks HTTPS/WSS itself. */
   tlsCert?: string;
   tlsKey?: string;
-  /** Scale-out across nodes; not available yet (see docs/server.md). */
+  /**
+   * Scale-out: rooms live in Redis, shared by every node that names the same Redis.
+   * `redis://[user:password@]host:port[/db]`, `rediss://` for TLS; for a Cluster, seed URLs
+   * separated by commas, with `redisCluster`.
+   */
   redisUrl?: string;
+  /** The Redis of `redisUrl` is a Redis Cluster. */
+  redisCluster?: boolean;
+  /** A bearer token that `GET /metrics` requires; open when absent. */
+  metricsToken?: string;
+  /** A room store of your own (see server/room-store.ts); default: in memory, or Redis with `redisUrl`. */
+  roomStore?: RoomStore;
   /** Log level for the built-in logger: fatal, error, warn, info, debug, trace or silent. */
   logLevel?: LogLevel;
   /** A pino logger to use instead of the built-in one. */
@@ -76,6 +87,9 @@ export interface ResolvedOptions {
   tlsCert: string | undefined;
   tlsKey: string | undefined;
   redisUrl: string | undefined;
+  redisCluster: boolean;
+  metricsToken: string | undefined;
+  roomStore: RoomStore | undefined;
   logLevel: LogLevel;
   logger: Logger | undefined;
   server: HttpServer | undefined;
@@ -127,7 +141,10 @@ export function resolveOptions(options: SignalingServerOptions = {}): ResolvedOp
     trustProxy: boolean('trustProxy', options.trustProxy ?? DEFAULTS.trustProxy),
     tlsCert: optionalPath('tlsCert', options.tlsCert),
     tlsKey: optionalPath('tlsKey', options.tlsKey),
-    redisUrl: options.redisUrl,
+    redisUrl: redisUrls('redisUrl', options.redisUrl),
+    redisCluster: boolean('redisCluster', options.redisCluster ?? false),
+    metricsToken: optionalSecret('metricsToken', options.metricsToken),
+    roomStore: options.roomStore,
     logLevel: oneOf('logLevel', options.logLevel ?? DEFAULTS.logLevel, LOG_LEVELS),
     logger: options.logger,
     server: options.server,
@@ -146,9 +163,11 @@ export function resolveOptions(options: SignalingServerOptions = {}): ResolvedOp
   if (resolved.turnSecret !== undefined && resolved.turnUrls.length === 0) {
     throw new ConfigError('turnSecret needs turnUrls (e.g. turn:turn.example.com:3478)');
   }
-  if (resolved.redisUrl !== undefined) {
-    // Honest refusal rather than a silent single-node server that looks scaled out.
-    throw new ConfigError('redisUrl: scale-out via Redis is not available in this version yet');
+  if (resolved.redisCluster && resolved.redisUrl === undefined) {
+    throw new ConfigError('redisCluster needs redisUrl (the seed nodes, e.g. redis://10.0.0.1:7000,redis://10.0.0.2:7000)');
+  }
+  if (resolved.roomStore !== undefined && resolved.redisUrl !== undefined) {
+    throw new ConfigError('roomStore and redisUrl cannot be used together: give one store');
   }
   return resolved;
 }
@@ -181,6 +200,8 @@ export const OPTION_SPELLINGS: readonly OptionSpelling[] = [
   { key: 'tlsCert', flag: 'tls-cert', env: ['P2P_TLS_CERT'], kind: 'string' },
   { key: 'tlsKey', flag: 'tls-key', env: ['P2P_TLS_KEY'], kind: 'string' },
   { key: 'redisUrl', flag: 'redis-url', env: ['P2P_REDIS_URL'], kind: 'string' },
+  { key: 'redisCluster', flag: 'redis-cluster', env: ['P2P_REDIS_CLUSTER'], kind: 'boolean' },
+  { key: 'metricsToken', flag: 'metrics-token', env: ['P2P_METRICS_TOKEN'], kind: 'string' },
   { key: 'logLevel', flag: 'log-level', env: ['P2P_LOG_LEVEL'], kind: 'string' },
 ];
 
@@ -298,6 +319,29 @@ function urlList(name: string, value: unknown, schemes: string[]): string[] {
     if (!schemes.includes(url.protocol)) throw new ConfigError(`${name}: "${item}" must start with ${schemes.join(' or ')}//`);
     return url.origin;
   });
+}
+
+/** One Redis URL, or several (Cluster seeds) separated by commas; each redis: or rediss:. */
+function redisUrls(name: string, value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  const text = nonEmpty(name, value);
+  for (const item of text.split(',').map((part) => part.trim())) {
+    let url: URL;
+    try {
+      url = new URL(item);
+    } catch {
+      throw new ConfigError(`${name}: "${redact(item)}" is not a URL such as redis://127.0.0.1:6379`);
+    }
+    if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+      throw new ConfigError(`${name}: "${redact(item)}" must start with redis:// or rediss://`);
+    }
+  }
+  return text;
+}
+
+/** A URL without its password, for messages. */
+function redact(url: string): string {
+  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
 }
 
 function iceUrlList(name: string, value: unknown, schemes: string[]): string[] {
