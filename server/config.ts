@@ -47,6 +47,8 @@ export interface SignalingServerOptions {
   redisUrl?: string;
   /** The Redis of `redisUrl` is a Redis Cluster. */
   redisCluster?: boolean;
+  /** Every Redis key and channel starts with this, so deployments can share one Redis. */
+  redisKeyPrefix?: string;
   /** A bearer token that `GET /metrics` requires; open when absent. */
   metricsToken?: string;
   /** A room store of your own (see server/room-store.ts); default: in memory, or Redis with `redisUrl`. */
@@ -88,6 +90,7 @@ export interface ResolvedOptions {
   tlsKey: string | undefined;
   redisUrl: string | undefined;
   redisCluster: boolean;
+  redisKeyPrefix: string;
   metricsToken: string | undefined;
   roomStore: RoomStore | undefined;
   logLevel: LogLevel;
@@ -112,6 +115,7 @@ export const DEFAULTS = {
   maxConnectionsPerIp: 50,
   maxRooms: 10_000,
   trustProxy: false,
+  redisKeyPrefix: 'p2p:',
   logLevel: 'info' as LogLevel,
 } as const;
 
@@ -143,6 +147,7 @@ export function resolveOptions(options: SignalingServerOptions = {}): ResolvedOp
     tlsKey: optionalPath('tlsKey', options.tlsKey),
     redisUrl: redisUrls('redisUrl', options.redisUrl),
     redisCluster: boolean('redisCluster', options.redisCluster ?? false),
+    redisKeyPrefix: keyPrefix('redisKeyPrefix', options.redisKeyPrefix ?? DEFAULTS.redisKeyPrefix),
     metricsToken: optionalSecret('metricsToken', options.metricsToken),
     roomStore: options.roomStore,
     logLevel: oneOf('logLevel', options.logLevel ?? DEFAULTS.logLevel, LOG_LEVELS),
@@ -201,6 +206,7 @@ export const OPTION_SPELLINGS: readonly OptionSpelling[] = [
   { key: 'tlsKey', flag: 'tls-key', env: ['P2P_TLS_KEY'], kind: 'string' },
   { key: 'redisUrl', flag: 'redis-url', env: ['P2P_REDIS_URL'], kind: 'string' },
   { key: 'redisCluster', flag: 'redis-cluster', env: ['P2P_REDIS_CLUSTER'], kind: 'boolean' },
+  { key: 'redisKeyPrefix', flag: 'redis-key-prefix', env: ['P2P_REDIS_KEY_PREFIX'], kind: 'string' },
   { key: 'metricsToken', flag: 'metrics-token', env: ['P2P_METRICS_TOKEN'], kind: 'string' },
   { key: 'logLevel', flag: 'log-level', env: ['P2P_LOG_LEVEL'], kind: 'string' },
 ];
@@ -336,6 +342,13 @@ function redisUrls(name: string, value: unknown): string | undefined {
       throw new ConfigError(`${name}: "${redact(item)}" must start with redis:// or rediss://`);
     }
   }
+  return text;
+}
+
+/** Key prefixes may not contain braces: they would change which Cluster slot a room's keys hash to. */
+function keyPrefix(name: string, value: unknown): string {
+  const text = nonEmpty(name, value);
+  if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(text)) throw new ConfigError(`${name} must be 1–64 of A–Z a–z 0–9 _ . : -, got ${JSON.stringify(text)}`);
   return text;
 }
 

@@ -275,6 +275,7 @@ export class RedisRoomStore implements RoomStore {
         }
         await this.commands.del(this.nodeSeatsKey(node));
         await this.commands.zrem(this.key('nodes'), node);
+        this.options.log.info({ deadNode: node, seats: seats.length }, 'dead node reaped');
       }
     } catch (error) {
       this.failed('reap', error as Error);

@@ -128,10 +128,15 @@ export class Rooms implements RoomDirectory {
   }
 
   get roomCount(): number {
+    return this.localRooms().size;
+  }
+
+  /** The rooms in which this node holds a seat, live or held. */
+  localRooms(): Set<string> {
     const rooms = new Set<string>();
     for (const local of this.links.values()) if (local.room !== undefined) rooms.add(local.room);
     for (const { room } of this.liveHeld()) rooms.add(room);
-    return rooms.size;
+    return rooms;
   }
 
   get heldSeatCount(): number {

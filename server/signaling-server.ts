@@ -181,6 +181,7 @@ class SignalingServerImpl implements SignalingServer {
     return new RedisRoomStore({
       url: this.options.redisUrl,
       cluster: this.options.redisCluster,
+      keyPrefix: this.options.redisKeyPrefix,
       // Dead within 3 beats + one reap period: inside PROTOCOL's 2 × ping interval + 1 s.
       beatMs: Math.max(100, Math.min(5_000, Math.floor(this.options.pingIntervalMs / 2))),
       log,
