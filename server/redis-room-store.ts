@@ -238,7 +238,13 @@ export class RedisRoomStore implements RoomStore {
     if (first < 0 || second < 0) return;
     const link = payload.slice(0, first);
     const sentAt = payload.slice(first + 1, second);
-    const message = JSON.parse(payload.slice(second + 1)) as ServerMessage;
+    let message: ServerMessage;
+    try {
+      message = JSON.parse(payload.slice(second + 1)) as ServerMessage;
+    } catch {
+      // Only our scripts publish here; anything else on the channel is ignored, never a crash.
+      return;
+    }
     this.handlers?.deliver(link, message, sentAt === '' ? undefined : Number(sentAt));
   }
 

@@ -151,6 +151,7 @@ export class Rooms implements RoomDirectory {
       }
       const local = this.register(link);
       let written = false;
+      let attempted = false;
       try {
         for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
           const state = await this.store.read(room);
@@ -170,6 +171,7 @@ export class Rooms implements RoomDirectory {
             heldUntil: 0,
           };
           const deliver: Delivery[] = other?.link ? [{ to: other.link, message: { type: 'peer-joined', peerId } }] : [];
+          attempted = true;
           const result = await this.store.write(room, state.version, { seats: [...state.seats, seat], deliver });
           if (!result.committed) continue;
           written = true;
@@ -177,6 +179,10 @@ export class Rooms implements RoomDirectory {
           return { ok: true, seat: { room, peerId } };
         }
         return { ok: false, code: 'server-busy', retryAfterMs: 100 };
+      } catch (error) {
+        // A write that timed out may still commit once the store answers again: free that seat then.
+        if (attempted) this.unfinished.set(seatKey(room, peerId), { room, peerId, link: link.id, leave: true });
+        throw error;
       } finally {
         if (!written) {
           this.links.delete(link.id);
@@ -190,6 +196,7 @@ export class Rooms implements RoomDirectory {
     return this.guard(async () => {
       const local = this.register(link);
       let written = false;
+      let attempted: string | undefined;
       try {
         for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
           const state = await this.store.read(room);
@@ -206,6 +213,7 @@ export class Rooms implements RoomDirectory {
           if (seat.link !== '') deliver.push({ to: seat.link, message: sessionReplaced() });
           if (other?.link) deliver.push({ to: other.link, message: { type: 'peer-reconnected', peerId: seat.peerId } });
           const seats = state.seats.map((candidate) => (candidate === seat ? taken : candidate));
+          attempted = seat.peerId;
           const result = await this.store.write(room, state.version, { seats, deliver, takeQueueOf: seat.peerId });
           if (!result.committed) continue;
           written = true;
@@ -214,6 +222,10 @@ export class Rooms implements RoomDirectory {
           return { ok: true, seat: { room, peerId: seat.peerId } };
         }
         return { ok: false, code: 'server-busy', retryAfterMs: 100 };
+      } catch (error) {
+        // A take-back that timed out may still commit later: then hold the seat again, as a drop.
+        if (attempted !== undefined) this.unfinished.set(seatKey(room, attempted), { room, peerId: attempted, link: link.id, leave: false });
+        throw error;
       } finally {
         if (!written) this.links.delete(link.id);
       }
