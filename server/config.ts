@@ -36,6 +36,16 @@ export interface SignalingServerOptions {
   maxRooms?: number;
   /** Take the client address from `X-Forwarded-For` (set behind nginx only). */
   trustProxy?: boolean;
+  /** A connection must have sent its whole HTTP request head within this, or it is closed. */
+  headerTimeoutMs?: number;
+  /** Connections that have not finished their HTTP request head yet, in total (more are closed at once). */
+  maxPendingConnections?: number;
+  /** The same per client address (not applied with `trustProxy`: the proxy sends whole heads). */
+  maxPendingConnectionsPerIp?: number;
+  /** Bytes of signals queued for one held seat (besides the count of 64). */
+  maxQueuedBytesPerSeat?: number;
+  /** Bytes of signals one client address may have queued for held seats on this node. */
+  maxQueuedBytesPerIp?: number;
   /** PEM file paths; when both are set the server speaks HTTPS/WSS itself. */
   tlsCert?: string;
   tlsKey?: string;
@@ -86,6 +96,11 @@ export interface ResolvedOptions {
   maxConnectionsPerIp: number;
   maxRooms: number;
   trustProxy: boolean;
+  headerTimeoutMs: number;
+  maxPendingConnections: number;
+  maxPendingConnectionsPerIp: number;
+  maxQueuedBytesPerSeat: number;
+  maxQueuedBytesPerIp: number;
   tlsCert: string | undefined;
   tlsKey: string | undefined;
   redisUrl: string | undefined;
@@ -115,6 +130,11 @@ export const DEFAULTS = {
   maxConnectionsPerIp: 50,
   maxRooms: 10_000,
   trustProxy: false,
+  headerTimeoutMs: 10_000,
+  maxPendingConnections: 512,
+  maxPendingConnectionsPerIp: 16,
+  maxQueuedBytesPerSeat: 262_144,
+  maxQueuedBytesPerIp: 2_097_152,
   redisKeyPrefix: 'p2p:',
   logLevel: 'info' as LogLevel,
 } as const;
@@ -143,6 +163,11 @@ export function resolveOptions(options: SignalingServerOptions = {}): ResolvedOp
     maxConnectionsPerIp: integer('maxConnectionsPerIp', options.maxConnectionsPerIp ?? DEFAULTS.maxConnectionsPerIp, 1, 10_000_000),
     maxRooms: integer('maxRooms', options.maxRooms ?? DEFAULTS.maxRooms, 1, 10_000_000),
     trustProxy: boolean('trustProxy', options.trustProxy ?? DEFAULTS.trustProxy),
+    headerTimeoutMs: integer('headerTimeoutMs', options.headerTimeoutMs ?? DEFAULTS.headerTimeoutMs, 100, 600_000),
+    maxPendingConnections: integer('maxPendingConnections', options.maxPendingConnections ?? DEFAULTS.maxPendingConnections, 1, 10_000_000),
+    maxPendingConnectionsPerIp: integer('maxPendingConnectionsPerIp', options.maxPendingConnectionsPerIp ?? DEFAULTS.maxPendingConnectionsPerIp, 1, 10_000_000),
+    maxQueuedBytesPerSeat: integer('maxQueuedBytesPerSeat', options.maxQueuedBytesPerSeat ?? DEFAULTS.maxQueuedBytesPerSeat, 1024, 1_073_741_824),
+    maxQueuedBytesPerIp: integer('maxQueuedBytesPerIp', options.maxQueuedBytesPerIp ?? DEFAULTS.maxQueuedBytesPerIp, 1024, 1_073_741_824),
     tlsCert: optionalPath('tlsCert', options.tlsCert),
     tlsKey: optionalPath('tlsKey', options.tlsKey),
     redisUrl: redisUrls('redisUrl', options.redisUrl),
@@ -202,6 +227,11 @@ export const OPTION_SPELLINGS: readonly OptionSpelling[] = [
   { key: 'maxConnectionsPerIp', flag: 'max-connections-per-ip', env: ['P2P_MAX_CONNECTIONS_PER_IP'], kind: 'integer' },
   { key: 'maxRooms', flag: 'max-rooms', env: ['P2P_MAX_ROOMS'], kind: 'integer' },
   { key: 'trustProxy', flag: 'trust-proxy', env: ['P2P_TRUST_PROXY'], kind: 'boolean' },
+  { key: 'headerTimeoutMs', flag: 'header-timeout-ms', env: ['P2P_HEADER_TIMEOUT_MS'], kind: 'integer' },
+  { key: 'maxPendingConnections', flag: 'max-pending-connections', env: ['P2P_MAX_PENDING_CONNECTIONS'], kind: 'integer' },
+  { key: 'maxPendingConnectionsPerIp', flag: 'max-pending-connections-per-ip', env: ['P2P_MAX_PENDING_CONNECTIONS_PER_IP'], kind: 'integer' },
+  { key: 'maxQueuedBytesPerSeat', flag: 'max-queued-bytes-per-seat', env: ['P2P_MAX_QUEUED_BYTES_PER_SEAT'], kind: 'integer' },
+  { key: 'maxQueuedBytesPerIp', flag: 'max-queued-bytes-per-ip', env: ['P2P_MAX_QUEUED_BYTES_PER_IP'], kind: 'integer' },
   { key: 'tlsCert', flag: 'tls-cert', env: ['P2P_TLS_CERT'], kind: 'string' },
   { key: 'tlsKey', flag: 'tls-key', env: ['P2P_TLS_KEY'], kind: 'string' },
   { key: 'redisUrl', flag: 'redis-url', env: ['P2P_REDIS_URL'], kind: 'string' },

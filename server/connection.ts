@@ -17,6 +17,7 @@ import {
 } from '../sdk/protocol.js';
 import type { JoinTokenVerifier } from './join-tokens.js';
 import { SlidingWindowCounter, TokenBucket, monotonicClock } from './rate-limiter.js';
+import type { LogLimiter } from './log-limiter.js';
 import type { ServerMetrics } from './metrics.js';
 import { now, type JoinFailure, type PeerLink, type RoomDirectory, type SeatHandle } from './rooms.js';
 
@@ -26,6 +27,8 @@ export const MAX_INVALID_IN_WINDOW = 20;
 /** Within this window, this many messages dropped by the rate limit close the socket (1008). */
 export const RATE_DROP_WINDOW_MS = 10_000;
 export const MAX_RATE_DROPS_IN_WINDOW = 100;
+/** How long a close we start waits for the client's close frame before the socket is cut. */
+export const CLOSE_HANDSHAKE_MS = 1_000;
 /** `rate-limited` is answered at most once per this period. */
 export const RATE_LIMITED_NOTICE_MS = 1_000;
 
@@ -51,6 +54,8 @@ export interface ConnectionContext {
   maxBufferedBytes: number;
   log: Logger;
   metrics: ServerMetrics;
+  /** Keeps lines that a client can trigger at will from flooding the log. */
+  logLimiter: LogLimiter;
 }
 
 export class Connection implements PeerLink {
@@ -232,7 +237,11 @@ export class Connection implements PeerLink {
   }
 
   private sendError(code: ErrorCode, ref?: ClientMessageType, message = ERROR_TEXT[code], retryAfterMs?: number): void {
-    this.context.log.info({ conn: this.id, code, ref }, 'error sent');
+    const { log, logLimiter, metrics } = this.context;
+    metrics.errorsSent.inc({ code });
+    if (logLimiter.allow(`error sent: ${code}`, (kind, count) => log.warn({ kind, count }, 'log lines left out'))) {
+      log.info({ conn: this.id, code, ref }, 'error sent');
+    }
     this.send({
       type: 'error',
       code,
@@ -250,6 +259,11 @@ export class Connection implements PeerLink {
     this.closing = true;
     this.detachSeat();
     this.socket.close(code, reason);
+    // A client that never answers the close frame would hold its address's slot for ws's 30 s
+    // close timeout; one second is enough for a well-behaved one.
+    const cutOff = setTimeout(() => this.socket.terminate(), CLOSE_HANDSHAKE_MS);
+    cutOff.unref();
+    this.socket.once('close', () => clearTimeout(cutOff));
   }
 
   private detachSeat(): void {

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ServerMessage, SignalData } from '../sdk/protocol.js';
 import type {
+  QueueLimits,
   RelayResult,
   RoomState,
   RoomStore,
@@ -27,7 +28,7 @@ export class MemoryRoomStore implements RoomStore {
   private readonly rooms = new Map<string, StoredRoom>();
   /** Rooms admitted but not written yet, so that concurrent joins cannot overshoot `maxRooms`. */
   private readonly admitted = new Set<string>();
-  private readonly queues = new Map<string, SignalData[]>();
+  private readonly queues = new Map<string, { items: SignalData[]; bytes: number }>();
   private readonly seatsByAddress = new Map<string, Set<string>>();
   private readonly expiries = new Map<string, ReturnType<typeof setTimeout>>();
 
@@ -58,14 +59,14 @@ export class MemoryRoomStore implements RoomStore {
     for (const peerId of write.clearQueuesOf ?? []) this.queues.delete(queueKey(room, peerId));
     let queue: SignalData[] = [];
     if (write.takeQueueOf !== undefined) {
-      queue = this.queues.get(queueKey(room, write.takeQueueOf)) ?? [];
+      queue = this.queues.get(queueKey(room, write.takeQueueOf))?.items ?? [];
       this.queues.delete(queueKey(room, write.takeQueueOf));
     }
     for (const { to, message } of write.deliver) this.handlers?.deliver(to, message);
     return { committed: true, queue };
   }
 
-  async relay(room: string, from: string, link: string, message: ServerMessage, queueLimit: number, sentAt: number): Promise<RelayResult> {
+  async relay(room: string, from: string, link: string, message: ServerMessage, limits: QueueLimits, sentAt: number): Promise<RelayResult> {
     const seats = this.rooms.get(room)?.seats ?? [];
     if (!seats.some((seat) => seat.peerId === from && seat.link === link)) return 'not-seated';
     const other = seats.find((seat) => seat.peerId !== from);
@@ -74,10 +75,13 @@ export class MemoryRoomStore implements RoomStore {
       this.handlers?.deliver(other.link, message, sentAt);
       return 'delivered';
     }
+    if (message.type !== 'signal') return 'peer-absent';
     const key = queueKey(room, other.peerId);
-    const queue = this.queues.get(key) ?? [];
-    if (queue.length >= queueLimit || message.type !== 'signal') return 'peer-absent';
-    queue.push(message.data);
+    const queue = this.queues.get(key) ?? { items: [], bytes: 0 };
+    const size = Buffer.byteLength(JSON.stringify(message.data));
+    if (queue.items.length >= limits.count || queue.bytes + size > limits.seatBytes || size > limits.senderBytes) return 'peer-absent';
+    queue.items.push(message.data);
+    queue.bytes += size;
     this.queues.set(key, queue);
     return 'queued';
   }

@@ -19,6 +19,8 @@ export interface ServerMetrics {
   readonly signalsRelayed: Counter;
   readonly relayLatency: Histogram;
   readonly storeErrors: Counter<'operation'>;
+  readonly refused: Counter<'reason'>;
+  readonly errorsSent: Counter<'code'>;
 }
 
 export function createMetrics(sources: MetricsSources, labels: { node: string }): ServerMetrics {
@@ -74,6 +76,18 @@ export function createMetrics(sources: MetricsSources, labels: { node: string })
       name: 'p2p_call_relay_latency_seconds',
       help: 'From a signal frame arriving (on any node) to its hand-over to the receiving socket.',
       buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers: [registry],
+    }),
+    refused: new Counter({
+      name: 'p2p_call_connections_refused_total',
+      help: 'Connections refused before they became a signaling socket, by reason (an upgrade refusal\'s error, or pending-total / pending-per-ip for half-sent request heads).',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+    errorsSent: new Counter({
+      name: 'p2p_call_errors_sent_total',
+      help: 'Error frames sent to clients, by code.',
+      labelNames: ['code'],
       registers: [registry],
     }),
     storeErrors: new Counter({

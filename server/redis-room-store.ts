@@ -21,6 +21,7 @@ import { ADMIT_TO_SET, RELAY_SIGNAL, WRITE_ROOM } from './redis-scripts.js';
 import {
   StoreUnavailableError,
   nodeOfLink,
+  type QueueLimits,
   type RelayResult,
   type RoomState,
   type RoomStore,
@@ -155,18 +156,20 @@ export class RedisRoomStore implements RoomStore {
     return { committed: true, queue: queued.map((item) => JSON.parse(item) as SignalData) };
   }
 
-  async relay(room: string, from: string, link: string, message: ServerMessage, queueLimit: number, sentAt: number): Promise<RelayResult> {
+  async relay(room: string, from: string, link: string, message: ServerMessage, limits: QueueLimits, sentAt: number): Promise<RelayResult> {
     const data = message.type === 'signal' ? JSON.stringify(message.data) : '{}';
     return this.call('relay', () => this.scripts().p2pRelay(
       this.roomKey(room),
       from,
       link,
       JSON.stringify(message),
-      queueLimit,
+      limits.count,
       data,
       this.key('node:'),
       this.queuePrefix(room),
       sentAt.toFixed(3),
+      limits.seatBytes,
+      limits.senderBytes,
     ));
   }
 

@@ -27,7 +27,10 @@ if previous ~= '' then
     for _, seat in ipairs(cjson.decode(ARGV[2])) do kept[seat.peerId] = true end
   end
   for _, seat in ipairs(cjson.decode(previous)) do
-    if not kept[seat.peerId] then redis.call('DEL', prefix .. seat.peerId) end
+    if not kept[seat.peerId] then
+      redis.call('DEL', prefix .. seat.peerId)
+      redis.call('HDEL', KEYS[1], 'qb:' .. seat.peerId)
+    end
   end
 end
 local result = {1, previous}
@@ -35,9 +38,13 @@ if ARGV[5] ~= '' then
   local key = prefix .. ARGV[5]
   for _, item in ipairs(redis.call('LRANGE', key, 0, -1)) do result[#result + 1] = item end
   redis.call('DEL', key)
+  redis.call('HDEL', KEYS[1], 'qb:' .. ARGV[5])
 end
 local n = tonumber(ARGV[6])
-for i = 1, n do redis.call('DEL', prefix .. ARGV[6 + i]) end
+for i = 1, n do
+  redis.call('DEL', prefix .. ARGV[6 + i])
+  redis.call('HDEL', KEYS[1], 'qb:' .. ARGV[6 + i])
+end
 for i = 7 + n, #ARGV, 2 do redis.call('PUBLISH', ARGV[i], ARGV[i + 1]) end
 return result
 `;
@@ -46,7 +53,9 @@ return result
  * Relays a signal to the other seat of a room.
  * KEYS[1] the room hash. ARGV[1] sender peerId · ARGV[2] sender link · ARGV[3] the message for
  * a live receiver (JSON) · ARGV[4] queue limit · ARGV[5] the signal's data for a held receiver
- * (JSON) · ARGV[6] node channel prefix · ARGV[7] queue key prefix · ARGV[8] sent-at stamp.
+ * (JSON) · ARGV[6] node channel prefix · ARGV[7] queue key prefix · ARGV[8] sent-at stamp ·
+ * ARGV[9] byte limit of the seat's queue (its total is the room hash's `qb:<peerId>`) ·
+ * ARGV[10] bytes the sender may still queue.
  * Returns delivered | queued | peer-absent | not-seated.
  */
 export const RELAY_SIGNAL = `
@@ -64,8 +73,12 @@ if other.link ~= '' then
   return 'delivered'
 end
 local queue = ARGV[7] .. other.peerId
-if redis.call('LLEN', queue) >= tonumber(ARGV[4]) then return 'peer-absent' end
+local size = #ARGV[5]
+if size > tonumber(ARGV[10]) or redis.call('LLEN', queue) >= tonumber(ARGV[4]) then return 'peer-absent' end
+local bytes = tonumber(redis.call('HGET', KEYS[1], 'qb:' .. other.peerId) or '0')
+if bytes + size > tonumber(ARGV[9]) then return 'peer-absent' end
 redis.call('RPUSH', queue, ARGV[5])
+redis.call('HINCRBY', KEYS[1], 'qb:' .. other.peerId, size)
 return 'queued'
 `;
 

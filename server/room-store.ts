@@ -49,6 +49,16 @@ export interface RoomWrite {
 
 export type WriteResult = { committed: false } | { committed: true; queue: SignalData[] };
 
+/** How much may wait for a held seat; a signal that would pass a limit is refused (`peer-absent`). */
+export interface QueueLimits {
+  /** Signals queued for the seat. */
+  count: number;
+  /** Bytes (of the signals' `data` as JSON) queued for the seat. */
+  seatBytes: number;
+  /** Bytes this signal may take, from its sender's own budget. */
+  senderBytes: number;
+}
+
 /** What happened to a relayed signal. */
 export type RelayResult =
   /** Sent towards the other seat's socket. */
@@ -94,10 +104,10 @@ export interface RoomStore {
   write(room: string, expectedVersion: number, write: RoomWrite): Promise<WriteResult>;
   /**
    * Relays `message` (a `signal` from the seat `from`, whose socket is `link`) to the other seat:
-   * to its socket if live, to its queue (at most `queueLimit`) if held. `sentAt` (epoch ms, when
-   * the frame arrived) goes with it for the relay latency measured where it is delivered.
+   * to its socket if live, to its queue if held and `limits` allow. `sentAt` (epoch ms, when the
+   * frame arrived) goes with it for the relay latency measured where it is delivered.
    */
-  relay(room: string, from: string, link: string, message: ServerMessage, queueLimit: number, sentAt: number): Promise<RelayResult>;
+  relay(room: string, from: string, link: string, message: ServerMessage, limits: QueueLimits, sentAt: number): Promise<RelayResult>;
   /** Counts a new room against `maxRooms` (for the whole cluster); false when there is no room for it. */
   admitRoom(room: string, maxRooms: number): Promise<boolean>;
   /** Counts a seat against its address's limit; false when the address holds `max` already. */

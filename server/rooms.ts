@@ -30,6 +30,8 @@ import {
 export interface PeerLink {
   /** `<nodeId>/<connectionId>`: unique across nodes. */
   readonly id: string;
+  /** The client's address, for the limits per address. */
+  readonly address: string;
   send(message: ServerMessage): void;
   /** The seat was taken back from another socket: tell this one and close it (4001). */
   replace(): void;
@@ -76,6 +78,14 @@ export interface RoomOptions {
    * room by joining and dropping (held seats outlive their sockets by the grace period).
    */
   maxSeatsPerAddress: number;
+  /** Bytes of signals queued for one held seat. */
+  maxQueuedBytesPerSeat: number;
+  /**
+   * Bytes of signals one address may have queued for held seats through this node. A queued
+   * signal lives at most one grace period (its seat's grace had started), so counting what an
+   * address queued within the last grace period bounds what it can pin.
+   */
+  maxQueuedBytesPerAddress: number;
   /** The `iceServers` to put in a seat's `joined`. */
   iceServersFor(peerId: string): IceServer[];
   /** Called when a seat's grace period ends without a resume. */
@@ -111,6 +121,7 @@ export class Rooms implements RoomDirectory {
   private readonly held = new Map<string, { room: string; heldUntil: number }>();
   /** Seats whose `drop` or `leave` could not reach the store: done when it is back. */
   private readonly unfinished = new Map<string, { room: string; peerId: string; link: string; leave: boolean }>();
+  private readonly queuedBytes = new Map<string, QueuedBytes>();
   private closed = false;
 
   constructor(private readonly options: RoomOptions) {
@@ -235,7 +246,15 @@ export class Rooms implements RoomDirectory {
   async signal(link: PeerLink, seat: SeatHandle, data: SignalData, receivedAt: number): Promise<SignalRefusal | undefined> {
     try {
       const message: ServerMessage = { type: 'signal', from: seat.peerId, data };
-      const result = await this.store.relay(seat.room, seat.peerId, link.id, message, MAX_QUEUED_SIGNALS, receivedAt);
+      const queued = this.queuedBy(link.address);
+      const limits = {
+        count: MAX_QUEUED_SIGNALS,
+        seatBytes: this.options.maxQueuedBytesPerSeat,
+        senderBytes: Math.max(0, this.options.maxQueuedBytesPerAddress - queued.bytes),
+      };
+      const result = await this.store.relay(seat.room, seat.peerId, link.id, message, limits, receivedAt);
+      if (result === 'queued') queued.add(Buffer.byteLength(JSON.stringify(data)));
+      else if (queued.empty) this.queuedBytes.delete(link.address);
       return result === 'delivered' || result === 'queued' ? undefined : { code: 'peer-absent' };
     } catch (error) {
       if (error instanceof StoreUnavailableError) return { code: 'server-busy', retryAfterMs: STORE_BUSY_RETRY_MS };
@@ -434,6 +453,16 @@ export class Rooms implements RoomDirectory {
     throw new StoreUnavailableError(`room ${room}: too much contention`);
   }
 
+  /** What `address` queued for held seats through this node within the last grace period. */
+  private queuedBy(address: string): QueuedBytes {
+    let entry = this.queuedBytes.get(address);
+    if (entry === undefined) {
+      entry = new QueuedBytes(this.options.graceMs);
+      this.queuedBytes.set(address, entry);
+    }
+    return entry;
+  }
+
   private liveHeld(): Array<{ room: string; heldUntil: number }> {
     const now = Date.now();
     const alive = [];
@@ -442,6 +471,31 @@ export class Rooms implements RoomDirectory {
       else alive.push(entry);
     }
     return alive;
+  }
+}
+
+/** Bytes queued by one address in a sliding window. */
+class QueuedBytes {
+  private readonly entries: Array<{ at: number; bytes: number }> = [];
+  private total = 0;
+
+  constructor(private readonly windowMs: number) {}
+
+  get bytes(): number {
+    const horizon = Date.now() - this.windowMs;
+    while (this.entries.length > 0 && (this.entries[0] as { at: number }).at <= horizon) {
+      this.total -= (this.entries.shift() as { bytes: number }).bytes;
+    }
+    return this.total;
+  }
+
+  get empty(): boolean {
+    return this.bytes === 0 && this.entries.length === 0;
+  }
+
+  add(bytes: number): void {
+    this.entries.push({ at: Date.now(), bytes });
+    this.total += bytes;
   }
 }
 

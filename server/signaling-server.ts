@@ -24,14 +24,23 @@ import { RedisRoomStore } from './redis-room-store.js';
 import { linkId, type RoomStore } from './room-store.js';
 import { Rooms } from './rooms.js';
 import { iceServersFor } from './turn-credentials.js';
+import { LogLimiter, truncate } from './log-limiter.js';
+import { PendingConnections } from './pending-connections.js';
+import type { Socket } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { HealthResponse } from '../sdk/protocol.js';
 import type { ServerResponse } from 'node:http';
 
 /** Seconds a client refused for capacity is told to wait (`Retry-After`). */
 export const BUSY_RETRY_AFTER_S = 5;
-/** A socket may have this many max-size frames unread before it is cut off as too slow. */
-const MAX_BUFFERED_FRAMES = 16;
+/**
+ * How much a socket may leave unread before it is cut off as too slow: 16 max-size frames, but
+ * at most 4 MiB unless one frame needs more (then two frames' worth). So the bound follows
+ * `maxPayload` only as far as a single frame must.
+ */
+export function slowReaderBound(maxPayload: number): number {
+  return Math.min(16 * maxPayload, Math.max(4 * 1024 * 1024, 2 * maxPayload));
+}
 /** How long a graceful close waits for clients to acknowledge before cutting them off. */
 const SHUTDOWN_DRAIN_MS = 2_000;
 
@@ -80,6 +89,8 @@ class SignalingServerImpl implements SignalingServer {
   private readonly started: Promise<void>;
   private readonly serverMetrics: ServerMetrics;
   private readonly tokens: JoinTokenVerifier | undefined;
+  private readonly logLimiter = new LogLimiter();
+  private readonly pending: PendingConnections;
   private readonly connections = new Set<Connection>();
   /** Open and handshaking sockets per client address, for the per-address limit. */
   private readonly perAddress = new Map<string, number>();
@@ -93,6 +104,12 @@ class SignalingServerImpl implements SignalingServer {
     this.tokens = options.tokenSecret === undefined ? undefined : new JoinTokenVerifier(options.tokenSecret);
     const turn = { secret: options.turnSecret, turnUrls: options.turnUrls, stunUrls: options.stunUrls, ttl: options.turnTtl };
     this.store = options.roomStore ?? this.createStore(baseLog);
+    this.pending = new PendingConnections({
+      total: options.maxPendingConnections,
+      // Behind a trusted proxy every socket comes from the proxy, which sends whole request heads.
+      perAddress: options.trustProxy ? undefined : options.maxPendingConnectionsPerIp,
+      onRefused: (reason) => this.serverMetrics.refused.inc({ reason }),
+    });
     this.log = baseLog.child({ node: this.store.nodeId });
     this.serverMetrics = createMetrics({
       connections: () => this.connections.size,
@@ -106,6 +123,8 @@ class SignalingServerImpl implements SignalingServer {
       maxRooms: options.maxRooms,
       // An address may hold as many seats as it may hold sockets; held seats count too.
       maxSeatsPerAddress: options.maxConnectionsPerIp,
+      maxQueuedBytesPerSeat: options.maxQueuedBytesPerSeat,
+      maxQueuedBytesPerAddress: options.maxQueuedBytesPerIp,
       iceServersFor: (peerId) => iceServersFor(turn, peerId),
       onSeatExpired: (seat) => this.log.info({ room: seat.room, peerId: seat.peerId }, 'seat expired'),
       onRelayed: (seconds) => this.serverMetrics.relayLatency.observe(seconds),
@@ -122,6 +141,12 @@ class SignalingServerImpl implements SignalingServer {
     this.attached = options.server !== undefined;
     this.httpServer = options.server ?? this.createOwnServer();
     this.httpServer.on('upgrade', this.onUpgrade);
+    if (!this.attached) {
+      // For the server's whole life, not only while listen() runs: an 'error' without a listener
+      // would end the process.
+      this.httpServer.on('error', (error: Error) => this.log.error({ err: error.message }, 'http server error'));
+      this.pending.attach(this.httpServer);
+    }
     this.heartbeat = setInterval(() => this.beat(), options.pingIntervalMs);
     this.heartbeat.unref();
   }
@@ -206,11 +231,23 @@ class SignalingServerImpl implements SignalingServer {
       if (this.handleHealthCheck(req, res) || this.handleMetrics(req, res)) return;
       void handler(req, res);
     };
-    if (this.options.tlsCert === undefined || this.options.tlsKey === undefined) return createHttpServer(listener);
-    return createHttpsServer({ cert: readPem('tlsCert', this.options.tlsCert), key: readPem('tlsKey', this.options.tlsKey) }, listener);
+    const timeouts = {
+      // Node's defaults let a half-sent request head hold its socket for about 90 s.
+      headersTimeout: this.options.headerTimeoutMs,
+      requestTimeout: Math.max(30_000, this.options.headerTimeoutMs + 1_000),
+      connectionsCheckingInterval: Math.min(1_000, this.options.headerTimeoutMs),
+    };
+    if (this.options.tlsCert === undefined || this.options.tlsKey === undefined) return createHttpServer(timeouts, listener);
+    return createHttpsServer({
+      ...timeouts,
+      handshakeTimeout: this.options.headerTimeoutMs,
+      cert: readPem('tlsCert', this.options.tlsCert),
+      key: readPem('tlsKey', this.options.tlsKey),
+    }, listener);
   }
 
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    this.pending.settled(req.socket as Socket);
     // The path as sent, query dropped; never `new URL(req.url)`, which throws on targets like `//`.
     const path = (req.url ?? '/').split('?')[0];
     if (path !== SIGNALING_PATH) {
@@ -225,7 +262,10 @@ class SignalingServerImpl implements SignalingServer {
     socket.on('error', () => socket.destroy());
     const address = this.clientAddress(req);
     const refuse = (status: number, body: Parameters<typeof refuseUpgrade>[2], headers?: Record<string, string>) => {
-      this.log.info({ status, error: body.error, address, origin: req.headers.origin }, 'upgrade refused');
+      this.serverMetrics.refused.inc({ reason: body.error });
+      if (this.logLimiter.allow('upgrade refused', (kind, count) => this.log.warn({ kind, count }, 'log lines left out'))) {
+        this.log.info({ status, error: body.error, address, origin: truncate(req.headers.origin) }, 'upgrade refused');
+      }
       refuseUpgrade(socket, status, body, headers);
     };
 
@@ -267,7 +307,8 @@ class SignalingServerImpl implements SignalingServer {
       rooms: this.rooms,
       tokens: this.tokens,
       rateLimit: this.options.rateLimit,
-      maxBufferedBytes: MAX_BUFFERED_FRAMES * this.options.maxPayload,
+      maxBufferedBytes: slowReaderBound(this.options.maxPayload),
+      logLimiter: this.logLimiter,
       log: this.log,
       metrics: this.serverMetrics,
     });
