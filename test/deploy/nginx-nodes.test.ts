@@ -235,15 +235,15 @@ test('two browsers through nginx and two nodes: SIGKILL of the node with both so
 
     // Both SDKs come back on node 2 by resuming their own seats.
     await until('both SDKs resumed on node 2', async () => (await metric(node2 as NodeProcess, 'p2p_call_joins_total', 'result="resumed"')) === 2, GRACE_MS);
-    const backAt = await Promise.all([a, b].map((p) => p.evaluate(`(() => {
-      const e = window.events.filter((x) => x.what === 'signaling:joined' && x.t >= ${killedAt});
-      return e.length ? e[0].t : null;
-    })()`) as Promise<number | null>));
     await until('both pages report signaling joined', async () => {
       const states = await Promise.all([a, b].map((p) => p.evaluate(`window.events.filter((x) => x.t >= ${killedAt}).map((x) => x.what)`) as Promise<string[]>));
       return states.every((s) => s.includes('signaling:reconnecting') && s[s.length - 1] === 'signaling:joined');
     }, GRACE_MS);
     const resumedAt = Date.now();
+    const backAt = await Promise.all([a, b].map((p) => p.evaluate(`(() => {
+      const e = window.events.filter((x) => x.what === 'signaling:joined' && x.t >= ${killedAt});
+      return e.length ? e[0].t : null;
+    })()`) as Promise<number | null>));
     assert.equal(await metric(node2 as NodeProcess, 'p2p_call_connections'), 2, 'node 2 now carries both sockets');
     assert.equal(await metric(node2 as NodeProcess, 'p2p_call_joins_total', 'result="joined"'), 0, 'no fresh seat was taken');
     const peerIdsAfter = await Promise.all([a, b].map((p) => p.evaluate(() => (window as unknown as PageWindow).call.peerId)));
