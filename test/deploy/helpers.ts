@@ -268,14 +268,14 @@ export function deriveNginxSite(shipped: string, o: NginxSiteOptions): string {
  * {@link deriveNginxSite}, and the example's two `server 127.0.0.1:808x ...;` lines of the
  * `upstream p2p_call` block pointed at the test's nodes (their parameters kept as shipped).
  */
-export function deriveNginxUpstreamSite(shipped: string, o: Omit<NginxSiteOptions, 'upstreamPort'> & { nodePorts: [number, number] }): string {
+export function deriveNginxUpstreamSite(shipped: string, o: Omit<NginxSiteOptions, 'upstreamPort'> & { nodePorts: [number, number]; down?: number[] }): string {
   const file = 'deploy/nginx-upstream.conf';
   let site = deriveNginxListeners(shipped, file, o);
   site = substitute(site, file, /proxy_pass http:\/\/p2p_call;/g, 'proxy_pass http://p2p_call;', 2);
   o.nodePorts.forEach((port, i) => {
     const line = new RegExp(`^\\s*server 127\\.0\\.0\\.1:808${i + 1}((?: [^;]*)?);$`, 'gm');
     const parameters = line.exec(site)?.[1] ?? '';
-    site = substitute(site, file, line, `    server 127.0.0.1:${port}${parameters};`);
+    site = substitute(site, file, line, `    server 127.0.0.1:${port}${parameters}${o.down?.includes(i) ? ' down' : ''};`);
   });
   return site;
 }
@@ -323,16 +323,20 @@ export async function startNginx(ws: Workspace, cert: Certificate, upstreamPort:
   return runNginx(ws, site, httpPort, httpsPort);
 }
 
-/** Derives the site from deploy/nginx-upstream.conf for two nodes, checks it, runs nginx in `ws`. */
-export async function startNginxUpstream(ws: Workspace, cert: Certificate, nodePorts: [number, number]): Promise<RunningNginx> {
+/**
+ * Derives the site from deploy/nginx-upstream.conf for two nodes, checks it, runs nginx in `ws`.
+ * Nodes whose index is in `down` start marked `down`; `reload()` takes the shipped parameters
+ * back for every node (a config reload, as an operator adds a node).
+ */
+export async function startNginxUpstream(ws: Workspace, cert: Certificate, nodePorts: [number, number], down: number[] = []): Promise<RunningNginx & { reload(): Promise<void> }> {
   const httpPort = await freeTcpPort(nodePorts);
   const httpsPort = await freeTcpPort([httpPort, ...nodePorts]);
   chmodSync(ws.dir, 0o755);
-  const site = deriveNginxUpstreamSite(deployFile('nginx-upstream.conf'), { httpPort, httpsPort, cert: cert.cert, key: cert.key, nodePorts });
-  return runNginx(ws, site, httpPort, httpsPort);
+  const derive = (downNow: number[]) => deriveNginxUpstreamSite(deployFile('nginx-upstream.conf'), { httpPort, httpsPort, cert: cert.cert, key: cert.key, nodePorts, down: downNow });
+  return runNginx(ws, derive(down), httpPort, httpsPort, derive([]));
 }
 
-async function runNginx(ws: Workspace, site: string, httpPort: number, httpsPort: number): Promise<RunningNginx> {
+async function runNginx(ws: Workspace, site: string, httpPort: number, httpsPort: number, nextSite = site): Promise<RunningNginx & { reload(): Promise<void> }> {
   const siteFile = ws.write('site.conf', site);
   const conf = ws.write('nginx.conf', nginxMainConfig(ws, siteFile));
   execFileSync('nginx', ['-t', '-q', '-c', conf, '-p', ws.dir], { stdio: 'pipe' });
@@ -351,6 +355,12 @@ async function runNginx(ws: Workspace, site: string, httpPort: number, httpsPort
     site,
     async stop() {
       await nginx.stop('SIGTERM');
+    },
+    /** Writes `nextSite`, checks it with `nginx -t`, and has the running nginx load it (SIGHUP). */
+    async reload() {
+      ws.write('site.conf', nextSite);
+      execFileSync('nginx', ['-t', '-q', '-c', conf, '-p', ws.dir], { stdio: 'pipe' });
+      nginx.child.kill('SIGHUP');
     },
   };
 }

@@ -8,15 +8,15 @@
  * negotiated through the surviving node then succeeds, with video decoding again.
  *
  * Which node gets a socket is nginx's round-robin choice. To make "both sockets on one node"
- * deterministic, node 2 is listed in the upstream block but only started after both browsers
- * have joined: until then nginx's connect to it is refused, `proxy_next_upstream` passes the
- * WebSocket to node 1, and node 1's `p2p_call_connections` confirms it carries both.
+ * deterministic, both nodes run from the start but nginx starts with node 2 marked `down`, so
+ * both browsers join on node 1 (its `p2p_call_connections` confirms it carries both); then nginx
+ * reloads the site with the shipped upstream (node 2 in rotation, as an operator adds a node),
+ * and the test waits until nginx forwards a request to node 2 before it kills node 1.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'puppeteer-core';
 import { launchChromium, startStaticServer } from '../e2e/browser.js';
-import { freeTcpPort } from '../ports.js';
 import { startRedis, type RedisProcess } from '../redis.js';
 import { startNodeProcess, type NodeProcess } from '../scale/nodes.js';
 import { Workspace, get, makeCertificate, startNginxUpstream, type Certificate, type RunningNginx } from './helpers.js';
@@ -33,8 +33,7 @@ const cleanups: Array<() => Promise<unknown>> = [];
 let redis: RedisProcess;
 let node1: NodeProcess;
 let node2: NodeProcess | undefined;
-let node2Port: number;
-let nginx: RunningNginx;
+let nginx: RunningNginx & { reload(): Promise<void> };
 let cert: Certificate;
 let pages: { url: string; close(): Promise<void> };
 const browsers: Browser[] = [];
@@ -62,11 +61,12 @@ before(async () => {
   cleanups.push(() => redis.kill());
   node1 = await startNodeProcess(nodeEnv(prefix));
   cleanups.push(() => stopNode(node1));
-  node2Port = await freeTcpPort([Number(new URL(node1.httpUrl).port)]);
+  node2 = await startNodeProcess(nodeEnv(prefix));
+  const node2Port = Number(new URL(node2.httpUrl).port);
   const ws = new Workspace('nginx-nodes');
   workspaces.push(ws);
   cert = makeCertificate(ws);
-  nginx = await startNginxUpstream(ws, cert, [Number(new URL(node1.httpUrl).port), node2Port]);
+  nginx = await startNginxUpstream(ws, cert, [Number(new URL(node1.httpUrl).port), node2Port], [1]);
   cleanups.push(() => nginx.stop());
   pages = await startStaticServer();
   cleanups.push(() => pages.close());
@@ -217,10 +217,11 @@ test('two browsers through nginx and two nodes: SIGKILL of the node with both so
     const peerIds = await Promise.all([a, b].map((p) => p.evaluate(() => (window as unknown as PageWindow).call.peerId)));
     assert.ok(peerIds[0] && peerIds[1] && peerIds[0] !== peerIds[1], `two seats: ${peerIds.join(', ')}`);
 
-    // Node 2 joins the rotation. nginx took it out for fail_timeout after the refused connects:
-    // wait until nginx forwards a request to it again (its metrics carry its node id).
-    node2 = await startNodeProcess({ ...nodeEnv(prefix), PORT: String(node2Port) });
-    const node2Id = /node="([^"]+)"/.exec((await get(`${node2.httpUrl}/metrics`)).body)?.[1];
+    // Node 2 joins the rotation (nginx reloads the shipped upstream): wait until nginx forwards a
+    // request to it (its metrics carry its node id).
+    assert.equal(await metric(node2 as NodeProcess, 'p2p_call_connections'), 0, 'node 2 carries no socket');
+    await nginx.reload();
+    const node2Id = /node="([^"]+)"/.exec((await get(`${(node2 as NodeProcess).httpUrl}/metrics`)).body)?.[1];
     assert.ok(node2Id, 'node 2 labels its metrics with its node id');
     await until('nginx forwarding to node 2', async () => {
       const answer = await get(`${nginx.origin}/metrics`, { ca: cert.pem }).catch(() => undefined);
