@@ -29,7 +29,11 @@ export function startNodeProcess(env: Record<string, string>): Promise<NodeProce
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   process.once('exit', () => child.kill('SIGKILL'));
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`node did not listen within ${STARTUP_MS} ms: ${log.join('\n')}`)), STARTUP_MS);
+    const timer = setTimeout(() => {
+      // Not left running: its pipes would keep the test process alive until the file times out.
+      child.kill('SIGKILL');
+      reject(new Error(`node did not listen within ${STARTUP_MS} ms: ${log.join('\n')}`));
+    }, STARTUP_MS);
     let buffered = '';
     child.stdout?.on('data', (chunk: Buffer) => {
       buffered += chunk.toString();
