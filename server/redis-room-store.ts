@@ -107,11 +107,16 @@ export class RedisRoomStore implements RoomStore {
   async start(handlers: StoreHandlers): Promise<void> {
     this.handlers = handlers;
     this.subscriber.on('message', (_channel: string, payload: string) => this.receive(payload));
-    await Promise.all([
+    // Wait for Redis a moment, never longer: a node whose Redis is down or refuses it still
+    // starts, answers `server-busy` and `/healthz` 503, and recovers when Redis is there.
+    const connected = Promise.all([
       this.commands.connect().catch((error: Error) => this.failed('connect', error)),
       this.subscriber.connect().catch(() => undefined),
-    ]);
-    await this.subscriber.subscribe(this.channelOf(this.nodeId)).catch((error: Error) => this.failed('subscribe', error));
+    ]).then(() => this.subscriber.subscribe(this.channelOf(this.nodeId)))
+      .catch((error: Error) => this.failed('subscribe', error));
+    let waited: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([connected, new Promise((resolve) => (waited = setTimeout(resolve, this.options.commandTimeoutMs ?? 1_200)))]);
+    clearTimeout(waited);
     await this.beat();
     const beat = setInterval(() => void this.beat(), this.options.beatMs);
     const reap = setInterval(() => void this.reap(), this.options.beatMs);

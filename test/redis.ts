@@ -58,6 +58,8 @@ function launch(port: number, extra: string[], dir: string): Promise<ChildProces
 
 function exited(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  // Waiting for it keeps the test process alive (the running child is unref'd).
+  child.ref();
   return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 

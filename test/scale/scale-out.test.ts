@@ -4,7 +4,9 @@
  * dead node's seats expiring, and (single instance) Redis going away and coming back empty.
  */
 import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
 import { after, before, describe, test, type TestContext } from 'node:test';
+import { pino } from 'pino';
 import type { SignalingServerOptions } from '../../server/index.js';
 import { startRedis, startRedisCluster } from '../redis.js';
 import { TestClient, httpGet, startServer, uniqueKeyPrefix, type RunningServer } from '../server/helpers.js';
@@ -291,6 +293,31 @@ describe('Redis goes away and comes back', () => {
     assert.equal((await comeback.join('other-room')).peers.length, 0);
     const metrics = await httpGet(`${n1.httpUrl}/metrics`);
     assert.match(metrics.body, /p2p_call_store_errors_total\{[^}]*\} [1-9]/);
+  });
+
+  test('a Redis with a password: the URL carries it; a wrong one is server-busy and a 503, and never logged', async (t) => {
+    const password = 'redis-pass-do-not-log-0123';
+    const redis = await startRedis(['--requirepass', password]);
+    t.after(() => redis.kill());
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(chunk.toString());
+        done();
+      },
+    });
+    const good = await startServer({ redisUrl: `redis://:${password}@127.0.0.1:${redis.port}`, redisKeyPrefix: uniqueKeyPrefix() });
+    const bad = await startServer({ redisUrl: `redis://:wrong-${password}@127.0.0.1:${redis.port}`, redisKeyPrefix: uniqueKeyPrefix(), logger: pino({ level: 'trace' }, sink) });
+    t.after(() => Promise.all([good.close(), bad.close()]));
+    const a = await TestClient.connect(good.wsUrl, { waitMs: 5_000 });
+    const b = await TestClient.connect(bad.wsUrl, { waitMs: 5_000 });
+    t.after(() => [a, b].forEach((c) => c.drop()));
+    assert.equal((await a.join('auth')).peers.length, 0);
+    b.send({ type: 'join', room: 'auth' });
+    await b.nextError('server-busy');
+    assert.equal((await httpGet(`${bad.httpUrl}/healthz`)).status, 503);
+    assert.equal((await httpGet(`${good.httpUrl}/healthz`)).status, 200);
+    assert.ok(!lines.join('').includes(password), 'the Redis password is not logged');
   });
 
   test('a Redis that hangs (SIGSTOP) is a server-busy within 2 s, not a hang', async (t) => {
