@@ -20,4 +20,4 @@ if (!crossNodeOnly) {
 }
 console.log((await crossNode(quick
   ? { rounds: 2, pairs: 10, signals: 200, latencyRate: 500, latencyMs: 1_000 }
-  : { rounds: 5, pairs: 20, signals: 1_000, latencyRate: 1_000, latencyMs: 2_000 })).text);
+  : { rounds: 5, pairs: 20, signals: 500, latencyRate: 1_000, latencyMs: 2_000 })).text);
