@@ -187,10 +187,13 @@ export async function crossNode(o: CrossNodeOptions): Promise<CrossNodeResult> {
     ].join('\n');
     return { text };
   } finally {
-    for (const node of nodes) {
+    // Bounded: a node that has not finished its graceful stop within 5 s is killed.
+    await Promise.all(nodes.map(async (node) => {
       node.signal('SIGTERM');
+      const timer = setTimeout(() => node.signal('SIGKILL'), 5_000);
       await node.exited;
-    }
+      clearTimeout(timer);
+    }));
     for (const child of bare) child.kill('SIGTERM');
     await redis.stop();
   }
