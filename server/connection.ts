@@ -86,6 +86,11 @@ export class Connection implements PeerLink {
   }
 
   send(message: ServerMessage): void {
+    this.sendText(JSON.stringify(message));
+  }
+
+  /** Sends a server message already serialized (a relayed signal is built as text once). */
+  sendText(text: string): void {
     if (this.socket.readyState !== this.socket.OPEN) return;
     if (this.socket.bufferedAmount > this.context.maxBufferedBytes) {
       // It does not read what we send: buffering on its behalf would let one slow peer eat the
@@ -96,7 +101,7 @@ export class Connection implements PeerLink {
       this.socket.terminate();
       return;
     }
-    this.socket.send(JSON.stringify(message));
+    this.socket.send(text);
   }
 
   replace(): void {

@@ -3,7 +3,6 @@
  * reference for what a store does; the Redis store does the same across nodes.
  */
 import { randomBytes } from 'node:crypto';
-import type { ServerMessage, SignalData } from '../sdk/protocol.js';
 import type {
   QueueLimits,
   RelayResult,
@@ -28,7 +27,7 @@ export class MemoryRoomStore implements RoomStore {
   private readonly rooms = new Map<string, StoredRoom>();
   /** Rooms admitted but not written yet, so that concurrent joins cannot overshoot `maxRooms`. */
   private readonly admitted = new Set<string>();
-  private readonly queues = new Map<string, { items: SignalData[]; bytes: number }>();
+  private readonly queues = new Map<string, { items: string[]; bytes: number }>();
   private readonly seatsByAddress = new Map<string, Set<string>>();
   private readonly expiries = new Map<string, ReturnType<typeof setTimeout>>();
 
@@ -57,7 +56,7 @@ export class MemoryRoomStore implements RoomStore {
     }
     for (const seat of write.seats) this.setExpiry(room, seat.peerId, seat.heldUntil);
     for (const peerId of write.clearQueuesOf ?? []) this.queues.delete(queueKey(room, peerId));
-    let queue: SignalData[] = [];
+    let queue: string[] = [];
     if (write.takeQueueOf !== undefined) {
       queue = this.queues.get(queueKey(room, write.takeQueueOf))?.items ?? [];
       this.queues.delete(queueKey(room, write.takeQueueOf));
@@ -66,21 +65,20 @@ export class MemoryRoomStore implements RoomStore {
     return { committed: true, queue };
   }
 
-  async relay(room: string, from: string, link: string, message: ServerMessage, limits: QueueLimits, sentAt: number): Promise<RelayResult> {
+  async relay(room: string, from: string, link: string, frame: string, limits: QueueLimits, sentAt: number): Promise<RelayResult> {
     const seats = this.rooms.get(room)?.seats ?? [];
     if (!seats.some((seat) => seat.peerId === from && seat.link === link)) return 'not-seated';
     const other = seats.find((seat) => seat.peerId !== from);
     if (other === undefined) return 'peer-absent';
     if (other.link !== '') {
-      this.handlers?.deliver(other.link, message, sentAt);
+      this.handlers?.deliver(other.link, frame, sentAt);
       return 'delivered';
     }
-    if (message.type !== 'signal') return 'peer-absent';
     const key = queueKey(room, other.peerId);
     const queue = this.queues.get(key) ?? { items: [], bytes: 0 };
-    const size = Buffer.byteLength(JSON.stringify(message.data));
+    const size = Buffer.byteLength(frame);
     if (queue.items.length >= limits.count || queue.bytes + size > limits.seatBytes || size > limits.senderBytes) return 'peer-absent';
-    queue.items.push(message.data);
+    queue.items.push(frame);
     queue.bytes += size;
     this.queues.set(key, queue);
     return 'queued';

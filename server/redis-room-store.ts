@@ -16,7 +16,7 @@
 import { randomBytes } from 'node:crypto';
 import { Cluster, Redis, type ClusterNode, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
-import type { ServerMessage, SignalData } from '../sdk/protocol.js';
+import type { ServerMessage } from '../sdk/protocol.js';
 import { ADMIT_TO_SET, RELAY_SIGNAL, WRITE_ROOM } from './redis-scripts.js';
 import {
   StoreUnavailableError,
@@ -158,18 +158,16 @@ export class RedisRoomStore implements RoomStore {
     const [, previousJson, ...queued] = reply;
     const previous = previousJson ? (JSON.parse(previousJson) as SeatRecord[]) : [];
     this.settle(room, previous, write.seats);
-    return { committed: true, queue: queued.map((item) => JSON.parse(item) as SignalData) };
+    return { committed: true, queue: queued };
   }
 
-  async relay(room: string, from: string, link: string, message: ServerMessage, limits: QueueLimits, sentAt: number): Promise<RelayResult> {
-    const data = message.type === 'signal' ? JSON.stringify(message.data) : '{}';
+  async relay(room: string, from: string, link: string, frame: string, limits: QueueLimits, sentAt: number): Promise<RelayResult> {
     return this.call('relay', () => this.scripts().p2pRelay(
       this.roomKey(room),
       from,
       link,
-      JSON.stringify(message),
+      frame,
       limits.count,
-      data,
       this.key('node:'),
       this.queuePrefix(room),
       sentAt.toFixed(3),
@@ -246,14 +244,8 @@ export class RedisRoomStore implements RoomStore {
     if (first < 0 || second < 0) return;
     const link = payload.slice(0, first);
     const sentAt = payload.slice(first + 1, second);
-    let message: ServerMessage;
-    try {
-      message = JSON.parse(payload.slice(second + 1)) as ServerMessage;
-    } catch {
-      // Only our scripts publish here; anything else on the channel is ignored, never a crash.
-      return;
-    }
-    this.handlers?.deliver(link, message, sentAt === '' ? undefined : Number(sentAt));
+    // Passed on as the text it is: only our own scripts publish here, from frames we serialized.
+    this.handlers?.deliver(link, payload.slice(second + 1), sentAt === '' ? undefined : Number(sentAt));
   }
 
   /** Proves this node alive. A beat that finds our entry gone means we were reaped: re-register. */

@@ -51,11 +51,11 @@ return result
 
 /**
  * Relays a signal to the other seat of a room.
- * KEYS[1] the room hash. ARGV[1] sender peerId · ARGV[2] sender link · ARGV[3] the message for
- * a live receiver (JSON) · ARGV[4] queue limit · ARGV[5] the signal's data for a held receiver
- * (JSON) · ARGV[6] node channel prefix · ARGV[7] queue key prefix · ARGV[8] sent-at stamp ·
- * ARGV[9] byte limit of the seat's queue (its total is the room hash's `qb:<peerId>`) ·
- * ARGV[10] bytes the sender may still queue.
+ * KEYS[1] the room hash. ARGV[1] sender peerId · ARGV[2] sender link · ARGV[3] the `signal`
+ * frame (JSON), sent to a live receiver or queued for a held one · ARGV[4] queue limit ·
+ * ARGV[5] node channel prefix · ARGV[6] queue key prefix · ARGV[7] sent-at stamp · ARGV[8]
+ * byte limit of the seat's queue (its total is the room hash's `qb:<peerId>`) · ARGV[9] bytes
+ * the sender may still queue.
  * Returns delivered | queued | peer-absent | not-seated.
  */
 export const RELAY_SIGNAL = `
@@ -69,15 +69,15 @@ if not sender or sender.link ~= ARGV[2] then return 'not-seated' end
 if not other then return 'peer-absent' end
 if other.link ~= '' then
   local node = string.match(other.link, '^([^/]*)/')
-  redis.call('PUBLISH', ARGV[6] .. node, other.link .. '\\n' .. ARGV[8] .. '\\n' .. ARGV[3])
+  redis.call('PUBLISH', ARGV[5] .. node, other.link .. '\\n' .. ARGV[7] .. '\\n' .. ARGV[3])
   return 'delivered'
 end
-local queue = ARGV[7] .. other.peerId
-local size = #ARGV[5]
-if size > tonumber(ARGV[10]) or redis.call('LLEN', queue) >= tonumber(ARGV[4]) then return 'peer-absent' end
+local queue = ARGV[6] .. other.peerId
+local size = #ARGV[3]
+if size > tonumber(ARGV[9]) or redis.call('LLEN', queue) >= tonumber(ARGV[4]) then return 'peer-absent' end
 local bytes = tonumber(redis.call('HGET', KEYS[1], 'qb:' .. other.peerId) or '0')
-if bytes + size > tonumber(ARGV[9]) then return 'peer-absent' end
-redis.call('RPUSH', queue, ARGV[5])
+if bytes + size > tonumber(ARGV[8]) then return 'peer-absent' end
+redis.call('RPUSH', queue, ARGV[3])
 redis.call('HINCRBY', KEYS[1], 'qb:' .. other.peerId, size)
 return 'queued'
 `;

@@ -8,7 +8,7 @@
  * room's version. So both stores share one policy, and a race for the last seat is settled by
  * the store's atomic write: exactly one writer commits, the others read again.
  */
-import type { ServerMessage, SignalData } from '../sdk/protocol.js';
+import type { ServerMessage } from '../sdk/protocol.js';
 
 /**
  * One seat as stored. `link` names the socket that holds it (`<nodeId>/<connectionId>`), or is
@@ -47,13 +47,14 @@ export interface RoomWrite {
   clearQueuesOf?: string[];
 }
 
-export type WriteResult = { committed: false } | { committed: true; queue: SignalData[] };
+/** `queue`: the held seat's queued `signal` frames, serialized, in order. */
+export type WriteResult = { committed: false } | { committed: true; queue: string[] };
 
 /** How much may wait for a held seat; a signal that would pass a limit is refused (`peer-absent`). */
 export interface QueueLimits {
   /** Signals queued for the seat. */
   count: number;
-  /** Bytes (of the signals' `data` as JSON) queued for the seat. */
+  /** Bytes of the serialized frames queued for the seat. */
   seatBytes: number;
   /** Bytes this signal may take, from its sender's own budget. */
   senderBytes: number;
@@ -72,8 +73,11 @@ export type RelayResult =
 
 /** How the store calls back into the policy. */
 export interface StoreHandlers {
-  /** A message for a socket of this node; `sentAt` (epoch ms) when it came from another node. */
-  deliver(link: string, message: ServerMessage, sentAt?: number): void;
+  /**
+   * A message for a socket of this node, as an object or already serialized (relayed signals and
+   * whatever crossed nodes are passed on as the text they are); `sentAt` (epoch ms) for signals.
+   */
+  deliver(link: string, message: ServerMessage | string, sentAt?: number): void;
   /** The held seat's deadline has passed (maybe on another node's watch): end it if still due. */
   expire(room: string, peerId: string): Promise<void>;
   /**
@@ -103,11 +107,11 @@ export interface RoomStore {
   /** Replaces the room's seats if its version is still `expectedVersion`. */
   write(room: string, expectedVersion: number, write: RoomWrite): Promise<WriteResult>;
   /**
-   * Relays `message` (a `signal` from the seat `from`, whose socket is `link`) to the other seat:
-   * to its socket if live, to its queue if held and `limits` allow. `sentAt` (epoch ms, when the
-   * frame arrived) goes with it for the relay latency measured where it is delivered.
+   * Relays `frame` (a serialized `signal` from the seat `from`, whose socket is `link`) to the
+   * other seat: to its socket if live, to its queue if held and `limits` allow. `sentAt` (epoch
+   * ms, when the frame arrived) goes with it for the relay latency measured where it is delivered.
    */
-  relay(room: string, from: string, link: string, message: ServerMessage, limits: QueueLimits, sentAt: number): Promise<RelayResult>;
+  relay(room: string, from: string, link: string, frame: string, limits: QueueLimits, sentAt: number): Promise<RelayResult>;
   /** Counts a new room against `maxRooms` (for the whole cluster); false when there is no room for it. */
   admitRoom(room: string, maxRooms: number): Promise<boolean>;
   /** Counts a seat against its address's limit; false when the address holds `max` already. */

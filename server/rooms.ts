@@ -33,6 +33,8 @@ export interface PeerLink {
   /** The client's address, for the limits per address. */
   readonly address: string;
   send(message: ServerMessage): void;
+  /** Sends a server message that is already serialized. */
+  sendText(text: string): void;
   /** The seat was taken back from another socket: tell this one and close it (4001). */
   replace(): void;
 }
@@ -107,7 +109,7 @@ const DEADLINE_TOLERANCE_MS = 20;
 interface LocalLink {
   link: PeerLink;
   /** Messages for this socket held back until its `joined` is sent; `null` once it is. */
-  early: ServerMessage[] | null;
+  early: Array<ServerMessage | string> | null;
   seat: SeatRecord | undefined;
   room: string | undefined;
 }
@@ -245,15 +247,16 @@ export class Rooms implements RoomDirectory {
 
   async signal(link: PeerLink, seat: SeatHandle, data: SignalData, receivedAt: number): Promise<SignalRefusal | undefined> {
     try {
-      const message: ServerMessage = { type: 'signal', from: seat.peerId, data };
+      // Serialized once, here; every store and node passes this text on as it is.
+      const frame = `{"type":"signal","from":${JSON.stringify(seat.peerId)},"data":${JSON.stringify(data)}}`;
       const queued = this.queuedBy(link.address);
       const limits = {
         count: MAX_QUEUED_SIGNALS,
         seatBytes: this.options.maxQueuedBytesPerSeat,
         senderBytes: Math.max(0, this.options.maxQueuedBytesPerAddress - queued.bytes),
       };
-      const result = await this.store.relay(seat.room, seat.peerId, link.id, message, limits, receivedAt);
-      if (result === 'queued') queued.add(Buffer.byteLength(JSON.stringify(data)));
+      const result = await this.store.relay(seat.room, seat.peerId, link.id, frame, limits, receivedAt);
+      if (result === 'queued') queued.add(Buffer.byteLength(frame));
       else if (queued.empty) this.queuedBytes.delete(link.address);
       return result === 'delivered' || result === 'queued' ? undefined : { code: 'peer-absent' };
     } catch (error) {
@@ -304,9 +307,7 @@ export class Rooms implements RoomDirectory {
     const { link } = local;
     link.send(this.joinedMessage(room, seat, other));
     if (other !== undefined && other.link === '') link.send({ type: 'peer-disconnected', peerId: other.peerId });
-    if (result.committed) {
-      for (const data of result.queue) link.send({ type: 'signal', from: other?.peerId ?? '', data });
-    }
+    if (result.committed) for (const frame of result.queue) link.sendText(frame);
     const early = local.early ?? [];
     local.early = null;
     for (const message of early) this.deliverTo(local, message);
@@ -325,22 +326,23 @@ export class Rooms implements RoomDirectory {
     };
   }
 
-  private deliver(link: string, message: ServerMessage, sentAt?: number): void {
+  private deliver(link: string, message: ServerMessage | string, sentAt?: number): void {
     const local = this.links.get(link);
     if (local === undefined) return;
-    if (message.type === 'signal' && sentAt !== undefined) this.options.onRelayed?.(Math.max(0, (now() - sentAt) / 1000));
+    if (sentAt !== undefined) this.options.onRelayed?.(Math.max(0, (now() - sentAt) / 1000));
     if (local.early !== null) local.early.push(message);
     else this.deliverTo(local, message);
   }
 
-  private deliverTo(local: LocalLink, message: ServerMessage): void {
-    if (message.type === 'error' && message.code === 'session-replaced') {
+  private deliverTo(local: LocalLink, message: ServerMessage | string): void {
+    if (isSessionReplaced(message)) {
       // The seat now belongs to a newer socket: forget it here before closing, so it is not dropped.
       this.links.delete(local.link.id);
       local.link.replace();
       return;
     }
-    local.link.send(message);
+    if (typeof message === 'string') local.link.sendText(message);
+    else local.link.send(message);
   }
 
   private forget(link: string): void {
@@ -508,6 +510,15 @@ function roomFull(state: RoomState): JoinFailure {
 
 function sessionReplaced(): ServerMessage {
   return { type: 'error', code: 'session-replaced', message: 'this seat was taken back by another connection' };
+}
+
+/** The serialized form starts so because {@link sessionReplaced} builds it with these keys first. */
+const SESSION_REPLACED_TEXT = '{"type":"error","code":"session-replaced"';
+
+function isSessionReplaced(message: ServerMessage | string): boolean {
+  return typeof message === 'string'
+    ? message.startsWith(SESSION_REPLACED_TEXT)
+    : message.type === 'error' && message.code === 'session-replaced';
 }
 
 function randomId(bytes: number): string {
