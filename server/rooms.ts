@@ -61,8 +61,11 @@ export interface RoomDirectory {
   signal(link: PeerLink, seat: SeatHandle, data: SignalData, receivedAt: number): Promise<SignalRefusal | undefined>;
   /** Explicit hangup: frees the seat at once. */
   leave(link: PeerLink, seat: SeatHandle): Promise<void>;
-  /** The seat's socket is gone without `leave`: hold the seat for the grace period. */
-  drop(link: PeerLink, seat: SeatHandle): Promise<void>;
+  /**
+   * The seat's socket is gone without `leave`: hold the seat for the grace period, or for
+   * `graceMs` when that is shorter (the page said it is going away: `away`).
+   */
+  drop(link: PeerLink, seat: SeatHandle, graceMs?: number): Promise<void>;
   /** Rooms where this node holds a seat, live or held. */
   readonly roomCount: number;
   /** Held seats this node dropped whose grace is running. */
@@ -270,9 +273,9 @@ export class Rooms implements RoomDirectory {
     await this.finish(seat.room, seat.peerId, link.id, true);
   }
 
-  async drop(link: PeerLink, seat: SeatHandle): Promise<void> {
+  async drop(link: PeerLink, seat: SeatHandle, graceMs = this.options.graceMs): Promise<void> {
     this.forget(link.id);
-    await this.finish(seat.room, seat.peerId, link.id, false);
+    await this.finish(seat.room, seat.peerId, link.id, false, Math.min(graceMs, this.options.graceMs));
   }
 
   close(): void {
@@ -353,7 +356,7 @@ export class Rooms implements RoomDirectory {
    * Ends this socket's hold on its seat: frees it (`leave`) or holds it for the grace period
    * (a drop). If the store cannot be reached it is remembered and finished when the store is back.
    */
-  private async finish(room: string, peerId: string, link: string, leave: boolean): Promise<void> {
+  private async finish(room: string, peerId: string, link: string, leave: boolean, graceMs = this.options.graceMs): Promise<void> {
     if (this.closed) return;
     const key = seatKey(room, peerId);
     this.unfinished.set(key, { room, peerId, link, leave });
@@ -362,7 +365,7 @@ export class Rooms implements RoomDirectory {
         const seat = state.seats.find((candidate) => candidate.peerId === peerId);
         // Taken back by another socket meanwhile: not ours to free or hold any more.
         if (seat === undefined || seat.link !== link) return undefined;
-        return leave ? this.removal(state, seat, 'hangup') : this.holding(room, state, seat);
+        return leave ? this.removal(state, seat, 'hangup') : this.holding(room, state, seat, graceMs);
       });
       this.unfinished.delete(key);
     } catch (error) {
@@ -371,8 +374,8 @@ export class Rooms implements RoomDirectory {
   }
 
   /** The write that holds `seat` for the grace period and tells the other peer. */
-  private holding(room: string, state: RoomState, seat: SeatRecord) {
-    const heldUntil = Date.now() + this.options.graceMs;
+  private holding(room: string, state: RoomState, seat: SeatRecord, graceMs = this.options.graceMs) {
+    const heldUntil = Date.now() + graceMs;
     this.held.set(seatKey(room, seat.peerId), { room, heldUntil });
     const other = state.seats.find((candidate) => candidate !== seat);
     return {
