@@ -76,6 +76,9 @@ async function main(): Promise<void> {
     maxPayload: 16 * 1024,
     maxConnectionsPerIp: 100_000,
     maxConnections: 100_000,
+    // Every client of the soak comes from 127.0.0.1, a thousand at once.
+    maxPendingConnections: 100_000,
+    maxPendingConnectionsPerIp: 100_000,
     pingIntervalMs: 1_000,
     rateLimit: 100_000,
   });
