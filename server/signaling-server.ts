@@ -287,10 +287,20 @@ class SignalingServerImpl implements SignalingServer {
     }
 
     // Reserve the slot now so that concurrent handshakes cannot overshoot the limits.
+    const release = this.reserveSlot(address, fromAddress);
+    socket.once('close', release);
+    this.wss.handleUpgrade(req, socket, head, this.acceptor(address, protocol, release));
+  }
+
+  /**
+   * Counts a socket against the limits; the returned function (idempotent) uncounts it. Built
+   * outside `upgrade()` so that this long-lived closure does not keep the upgrade request alive.
+   */
+  private reserveSlot(address: string, fromAddress: number): () => void {
     this.reserved++;
     this.perAddress.set(address, fromAddress + 1);
     let released = false;
-    const release = () => {
+    return () => {
       if (released) return;
       released = true;
       this.reserved--;
@@ -298,8 +308,11 @@ class SignalingServerImpl implements SignalingServer {
       if (left > 0) this.perAddress.set(address, left);
       else this.perAddress.delete(address);
     };
-    socket.once('close', release);
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, address, protocol, release));
+  }
+
+  /** The upgrade's callback, likewise without the request in its scope. */
+  private acceptor(address: string, protocol: string, release: () => void): (ws: WebSocket) => void {
+    return (ws) => this.accept(ws, address, protocol, release);
   }
 
   private accept(ws: WebSocket, address: string, protocol: string, release: () => void): void {
