@@ -11,7 +11,7 @@
  * `--configInput <file> --configOutDir <dir>` build another entry with the same settings
  * (the tests use it to check the IIFE's `import.meta.url`).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { nodeResolve } from '@rollup/plugin-node-resolve';
@@ -28,7 +28,7 @@ export default function config(args) {
     throw new Error(`${input} is missing: run "tsc -p tsconfig.build.json" first (npm run build does both)`);
   }
 
-  return {
+  const main = {
     input,
     plugins: [
       chainInputSourcemaps(),
@@ -49,6 +49,16 @@ export default function config(args) {
       },
     ],
   };
+  if (input !== 'dist/widget/define.js') return main;
+  // Every language but English is its own small module next to the bundle (dist/lang/<tag>.js),
+  // loaded by `import(`./lang/${tag}.js`)` relative to the bundle only when a page uses it.
+  const langDir = 'dist/widget/lang';
+  const languages = existsSync(langDir) ? readdirSync(langDir).filter((f) => f.endsWith('.js')) : [];
+  return [main, ...languages.map((file) => ({
+    input: join(langDir, file),
+    plugins: [bundleChecks()],
+    output: { file: join(outDir, 'lang', file), format: 'es', plugins: [minify({ module: true })] },
+  }))];
 }
 
 function minify({ module }) {
