@@ -35,6 +35,7 @@ export default function config(args) {
       // Lit's "production" export is its default; asking for it explicitly keeps the
       // dev-mode build (and its console warning) out even if a "development" condition appears.
       nodeResolve({ browser: true, exportConditions: ['production'] }),
+      minifyCss(),
       bundleChecks(),
     ],
     output: [
@@ -59,6 +60,27 @@ export default function config(args) {
     plugins: [bundleChecks()],
     output: { file: join(outDir, 'lang', file), format: 'es', plugins: [minify({ module: true })] },
   }))];
+}
+
+/**
+ * Terser keeps template literals as they are, so the element's stylesheet (a Lit `css`
+ * template without interpolations) would ship with its comments and indentation: strip
+ * those. Only our own `*.styles.js` files, only whitespace and comments, never inside strings.
+ */
+function minifyCss() {
+  return {
+    name: 'minify-css',
+    transform(code, id) {
+      if (!id.endsWith('.styles.js')) return null;
+      const out = code.replace(/css`([^`$]*)`/g, (_, text) => 'css`' + text
+        .replace(/\/\*[\s\S]*?\*\//g, '')
+        .replace(/\s+/g, ' ')
+        .replace(/\s*([{};,>])\s*/g, '$1')
+        .replace(/;}/g, '}')
+        .trim() + '`');
+      return { code: out, map: null };
+    },
+  };
 }
 
 function minify({ module }) {

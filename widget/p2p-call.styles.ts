@@ -162,16 +162,27 @@ export const styles = css`
   .lobby-toggles .icon { width: 40px; height: 40px; background: rgb(255 255 255 / 0.2); color: #fff; flex: none; }
   .lobby-toggles .icon[data-off] { background: var(--_danger); }
   .level { flex: 1; min-width: 24px; max-width: 120px; height: 8px; }
+  .level::-webkit-meter-bar { background: rgb(255 255 255 / 0.3); border: 0; border-radius: 4px; height: 8px; }
+  .level::-webkit-meter-optimum-value, .level::-webkit-meter-suboptimum-value { background: #4ade80; border-radius: 4px; }
+  .level::-moz-meter-bar { background: #4ade80; }
   .lobby-form { display: grid; gap: 10px; align-content: center; background: var(--_surface); color: var(--_text); border-radius: var(--_radius); padding: clamp(12px, 3cqmin, 24px); min-width: 0; }
   .lobby-form h2 { margin: 0; font-size: 20px; }
   .lobby-full { margin: 0; font-size: 14px; padding: 8px 10px; border-radius: 8px; background: #fef3c7; color: #78350f; }
   .lobby-devices summary { cursor: pointer; font-size: 14px; padding: 2px 0; }
   .lobby-devices[open] { display: grid; gap: 8px; }
   .lobby-form .primary { justify-self: stretch; }
+  /* A small landscape box (400×300, a 300 px column): two equal columns, smaller toggles. */
+  @container (max-width: 560px) {
+    .lobby { grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); }
+  }
+  @container (max-width: 360px) {
+    .lobby-toggles { gap: 4px; padding: 4px; }
+    .lobby-toggles .icon { width: 32px; height: 32px; }
+    .lobby-toggles svg { width: 18px; height: 18px; }
+  }
   @container (orientation: portrait) {
-    .lobby { grid-template-columns: minmax(0, 1fr); align-content: start; }
-    .lobby-preview { aspect-ratio: 16 / 10; max-height: 42cqh; }
-    .lobby-form { align-content: start; }
+    .lobby { grid-template-columns: minmax(0, 1fr); }
+    .lobby-preview { aspect-ratio: 4 / 3; max-height: 48cqh; width: auto; }
   }
   @container (max-height: 420px) {
     .lobby-form h2 { font-size: 16px; }
