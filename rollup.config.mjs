@@ -65,14 +65,15 @@ export default function config(args) {
 /**
  * Terser keeps template literals as they are, so the element's stylesheet (a Lit `css`
  * template without interpolations) would ship with its comments and indentation: strip
- * those. Only our own `*.styles.js` files, only whitespace and comments, never inside strings.
+ * those. Only our own `*.styles.js` files (no quoted text there but font names, whose single
+ * spaces are kept), only whitespace and comments.
  */
 function minifyCss() {
   return {
     name: 'minify-css',
     transform(code, id) {
       if (!id.endsWith('.styles.js')) return null;
-      const out = code.replace(/css`([^`$]*)`/g, (_, text) => 'css`' + text
+      const out = code.replace(/\bcss\s*`([^`$]*)`/g, (_, text) => 'css`' + text
         .replace(/\/\*[\s\S]*?\*\//g, '')
         .replace(/\s+/g, ' ')
         .replace(/\s*([{};,>])\s*/g, '$1')

@@ -134,11 +134,6 @@ export function loadLanguage(tag: string): Promise<void> {
   return load;
 }
 
-/** True when `tag`'s table is ready (English, added by the page, or a shipped one loaded). */
-export function isLoaded(tag: string): boolean {
-  return tables.has(resolveLanguage(tag));
-}
-
 /** A translator for one language, with optional per-element overrides. */
 export function translator(lang: string, overrides?: Translation): (key: StringKey) => string {
   const table = tables.get(resolveLanguage(lang)) ?? en;
