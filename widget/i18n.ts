@@ -84,6 +84,12 @@ export type Translation = Partial<Record<StringKey, string>>;
 const SHIPPED = ['zh-CN', 'de', 'es', 'fr', 'ja', 'pt-BR'];
 
 const tables = new Map<string, Translation>([['en', en]]);
+/**
+ * This module's URL, read while the script runs: in the IIFE bundle rollup derives it from
+ * `document.currentScript`, which is null later. A classic script's `import()` would resolve
+ * against the page, so languages are always resolved against this URL explicitly.
+ */
+const base = import.meta.url;
 const loads = new Map<string, Promise<void>>();
 
 /** Every language with a table: English, the shipped ones and any added by the page. */
@@ -125,7 +131,7 @@ export function loadLanguage(tag: string): Promise<void> {
   let load = loads.get(lang);
   if (!load) {
     // Relative to this module: dist/widget/lang/ for npm, /lang/ next to the script-tag bundle.
-    load = import(`./lang/${lang}.js`).then(
+    load = import(/* @vite-ignore */ new URL(`./lang/${lang}.js`, base).href).then(
       (module: { default: Translation }) => tables.set(lang, { ...module.default, ...tables.get(lang) }),
       () => undefined,
     ).then(() => undefined);
