@@ -182,7 +182,8 @@ export const styles = css`
   }
   @container (orientation: portrait) {
     .lobby { grid-template-columns: minmax(0, 1fr); }
-    .lobby-preview { aspect-ratio: 4 / 3; max-height: 48cqh; width: auto; }
+    /* 4:3, at most half the height: the width follows (64cqh is 48cqh at 4:3). */
+    .lobby-preview { aspect-ratio: 4 / 3; width: min(100%, 64cqh); }
   }
   @container (max-height: 420px) {
     .lobby-form h2 { font-size: 16px; }

@@ -105,6 +105,8 @@ describe('<p2p-call> lobby fits', () => {
       const form = q(el, '.lobby-form')!.getBoundingClientRect();
       const overlap = !(preview.right <= form.left + 0.5 || form.right <= preview.left + 0.5 || preview.bottom <= form.top + 0.5 || form.bottom <= preview.top + 0.5);
       expect(overlap, 'preview and form side by side or stacked').to.equal(false);
+      expect(preview.width, 'a real preview, not a sliver').to.be.greaterThan(box.width * 0.4);
+      expect(preview.height).to.be.greaterThan(80);
       await expect(el).shadowDom.to.be.accessible();
     });
   }
