@@ -11,7 +11,7 @@
  * `--configInput <file> --configOutDir <dir>` build another entry with the same settings
  * (the tests use it to check the IIFE's `import.meta.url`).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { nodeResolve } from '@rollup/plugin-node-resolve';
@@ -28,13 +28,14 @@ export default function config(args) {
     throw new Error(`${input} is missing: run "tsc -p tsconfig.build.json" first (npm run build does both)`);
   }
 
-  return {
+  const main = {
     input,
     plugins: [
       chainInputSourcemaps(),
       // Lit's "production" export is its default; asking for it explicitly keeps the
       // dev-mode build (and its console warning) out even if a "development" condition appears.
       nodeResolve({ browser: true, exportConditions: ['production'] }),
+      minifyCss(),
       bundleChecks(),
     ],
     output: [
@@ -48,6 +49,38 @@ export default function config(args) {
         plugins: [minify({ module: false })],
       },
     ],
+  };
+  if (input !== 'dist/widget/define.js') return main;
+  // Every language but English is its own small module next to the bundle (dist/lang/<tag>.js),
+  // loaded by `import(`./lang/${tag}.js`)` relative to the bundle only when a page uses it.
+  const langDir = 'dist/widget/lang';
+  const languages = existsSync(langDir) ? readdirSync(langDir).filter((f) => f.endsWith('.js')) : [];
+  return [main, ...languages.map((file) => ({
+    input: join(langDir, file),
+    plugins: [bundleChecks()],
+    output: { file: join(outDir, 'lang', file), format: 'es', plugins: [minify({ module: true })] },
+  }))];
+}
+
+/**
+ * Terser keeps template literals as they are, so the element's stylesheet (a Lit `css`
+ * template without interpolations) would ship with its comments and indentation: strip
+ * those. Only our own `*.styles.js` files (no quoted text there but font names, whose single
+ * spaces are kept), only whitespace and comments.
+ */
+function minifyCss() {
+  return {
+    name: 'minify-css',
+    transform(code, id) {
+      if (!id.endsWith('.styles.js')) return null;
+      const out = code.replace(/\bcss\s*`([^`$]*)`/g, (_, text) => 'css`' + text
+        .replace(/\/\*[\s\S]*?\*\//g, '')
+        .replace(/\s+/g, ' ')
+        .replace(/\s*([{};,>])\s*/g, '$1')
+        .replace(/;}/g, '}')
+        .trim() + '`');
+      return { code: out, map: null };
+    },
   };
 }
 

@@ -20,6 +20,13 @@ export default {
   browserStartTimeout: 60_000,
   testsFinishTimeout: 180_000,
   testFramework: { config: { timeout: 20_000 } },
+  // The element loads a language with `import(`./lang/${tag}.js`)`: serve the .ts source.
+  middleware: [
+    (context, next) => {
+      context.url = context.url.replace(/^(\/widget\/lang\/[A-Za-z-]+)\.js(\?|$)/, '$1.ts$2');
+      return next();
+    },
+  ],
   plugins: [esbuildPlugin({ ts: true, target: 'es2022' }), signalingServerPlugin()],
   browsers: [
     chromeLauncher({

@@ -15,7 +15,7 @@ const EVENTS = [
   'p2p-error',
 ];
 const LOG_LIMIT = 200;
-const LANGS = ['en', 'zh-CN'];
+const LANGS = ['en', 'de', 'es', 'fr', 'ja', 'pt-BR', 'zh-CN'];
 const LANG_KEY = 'p2p-call-demo:lang';
 const WIDE = '(min-width: 1100px)';
 
@@ -152,19 +152,12 @@ function watchBundle() {
 }
 
 function setUpLangSwitch(call, current) {
-  const buttons = /** @type {NodeListOf<HTMLButtonElement>} */ (document.querySelectorAll('.lang-switch [data-lang]'));
-  const select = (lang) => {
-    for (const button of buttons) button.setAttribute('aria-pressed', String(button.dataset.lang === lang));
-  };
-  select(current);
-  for (const button of buttons) {
-    button.addEventListener('click', () => {
-      const lang = /** @type {string} */ (button.dataset.lang);
-      call.setAttribute('lang', lang);
-      select(lang);
-      saveLang(lang);
-    });
-  }
+  const select = /** @type {HTMLSelectElement} */ ($('lang-select'));
+  select.value = current;
+  select.addEventListener('change', () => {
+    call.setAttribute('lang', select.value);
+    saveLang(select.value);
+  });
 }
 
 function storedLang() {

@@ -63,6 +63,8 @@ const members = element.members ?? [];
 const attributes = element.attributes ?? [];
 const fieldsWithAttribute = new Set(attributes.map((a) => a.fieldName).filter(Boolean));
 const methods = members.filter((m) => m.kind === 'method' && m.privacy !== 'private' && m.privacy !== 'protected' && !m.static);
+/** Static methods are called on the class: `P2PCall.addLanguage(…)`. */
+const staticMethods = members.filter((m) => m.kind === 'method' && m.privacy !== 'private' && m.privacy !== 'protected' && m.static);
 const plainProperties = members.filter((m) => m.kind === 'field' && m.privacy !== 'private' && m.privacy !== 'protected'
   && !m.static && !fieldsWithAttribute.has(m.name));
 
@@ -98,10 +100,18 @@ function generate() {
   }
 
   out.push('### Methods', '');
-  out.push(table(['method', 'signature', 'description'], methods.map((m) => [code(m.name), code(signature(m)), m.description])));
+  out.push(table(['method', 'signature', 'description'], [
+    ...methods.map((m) => [code(m.name), code(signature(m)), m.description]),
+    ...staticMethods.map((m) => [code(`${element.name}.${m.name}`) + ' (static)', code(`${element.name}.${signature(m)}`), m.description]),
+  ]));
 
   out.push('### Events', '');
   out.push(table(['event', 'detail'], (element.events ?? []).map((e) => [code(e.name), e.description])));
+
+  if ((element.slots ?? []).length > 0) {
+    out.push('### Slots', '');
+    out.push(table(['slot', 'description'], element.slots.map((slot) => [slot.name ? code(slot.name) : '(default)', slot.description])));
+  }
 
   out.push('### CSS parts', '');
   out.push(table(['part', 'description'], (element.cssParts ?? []).map((p) => [code(p.name), p.description])));

@@ -9,6 +9,7 @@ import { extname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { HEALTH_PATH, SUPPORTED_PROTOCOLS, type HealthResponse, type UpgradeRefusal } from '../sdk/protocol.js';
 import { FileCache, contentTypeOf, sendFile } from './static-files.js';
+import { OCCUPANCY_ROUTE, answerOccupancy, type OccupancyLookup } from './room-occupancy.js';
 
 /** Prometheus scrapes this path. */
 export const METRICS_PATH = '/metrics';
@@ -18,8 +19,11 @@ const BUNDLE_CACHE = 'public, max-age=300';
 /** ...while a versioned URL never changes content. */
 const VERSIONED_BUNDLE_CACHE = 'public, max-age=31536000, immutable';
 
-/** `/p2p-call.js`, `/p2p-call.iife.js`, their maps, optionally under `/v/<version>/`. */
-const BUNDLE_ROUTE = /^\/(?:v\/([^/]+)\/)?(p2p-call(?:\.iife)?\.js(?:\.map)?)$/;
+/**
+ * `/p2p-call.js`, `/p2p-call.iife.js`, their maps, and the languages the element loads on use
+ * (`/lang/<tag>.js`, next to the bundle), optionally under `/v/<version>/`.
+ */
+const BUNDLE_ROUTE = /^\/(?:v\/([^/]+)\/)?(p2p-call(?:\.iife)?\.js(?:\.map)?|lang\/[a-z]{2,3}(?:-[A-Z]{2})?\.js)$/;
 /** The demo page: `/` and a room link `/r/<room>`. */
 const DEMO_PAGE_ROUTE = /^\/(?:r\/[A-Za-z0-9_-]{1,64})?$/;
 /**
@@ -37,10 +41,12 @@ export interface RequestHandlerOptions {
   /** The package version: the only one served under `/v/<version>/`. */
   version: string;
   log: Logger;
+  /** Seats taken in a room, for `GET /rooms/<room>` (room-occupancy.ts); without it that route is a 404. */
+  occupancy?: OccupancyLookup;
 }
 
 /** Answers the server's own HTTP routes; anything else is a JSON 404. */
-export function createRequestHandler({ staticDir, bundleDir, version, log }: RequestHandlerOptions) {
+export function createRequestHandler({ staticDir, bundleDir, version, log, occupancy }: RequestHandlerOptions) {
   const files = new FileCache();
   /** Bundles already reported missing, so a page reloading in a loop does not flood the log. */
   const reportedMissing = new Set<string>();
@@ -102,7 +108,14 @@ export function createRequestHandler({ staticDir, bundleDir, version, log }: Req
       await serveDemoFile(req, res, name);
       return;
     }
-    sendJson(res, 404, { error: 'not-found' });
+    const room = OCCUPANCY_ROUTE.exec(path)?.[1];
+    if (room !== undefined && occupancy) {
+      await answerOccupancy(res, room, occupancy);
+      return;
+    }
+    // A person following a broken call link gets a page, not JSON.
+    if (/\btext\/html\b/.test(req.headers.accept ?? '')) sendNotFoundPage(res);
+    else sendJson(res, 404, { error: 'not-found' });
   };
 
   // The caller does not await this; a failure must become a 500, never an unhandled rejection.
@@ -145,6 +158,19 @@ export function handleHealthCheck(req: IncomingMessage, res: ServerResponse, hea
 /** True for `GET`/`HEAD /metrics`. */
 export function isMetricsRequest(req: IncomingMessage): boolean {
   return requestPath(req.url) === METRICS_PATH && (req.method === 'GET' || req.method === 'HEAD');
+}
+
+const NOT_FOUND_PAGE = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>No such call · p2p-call</title><meta name="color-scheme" content="light dark"></head>
+<body style="font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:15vh auto;padding:0 1.5rem">
+<h1 style="font-size:1.5rem">There is no call at this address</h1>
+<p>The link may be mistyped or cut short. Room names use letters, digits, <code>-</code> and <code>_</code>.</p>
+<p><a href="/">Start or join a call</a></p></body></html>
+`;
+
+function sendNotFoundPage(res: ServerResponse): void {
+  res.writeHead(404, { 'Content-Type': 'text/html; charset=utf-8', 'Content-Length': Buffer.byteLength(NOT_FOUND_PAGE), 'Cache-Control': 'no-cache' });
+  res.end(NOT_FOUND_PAGE);
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {

@@ -226,6 +226,9 @@ class SignalingServerImpl implements SignalingServer {
       bundleDir: this.options.bundleDir ?? join(root, 'dist'),
       version: packageVersion(root),
       log: this.log,
+      // A lobby may ask whether its room is full. Not where joins need a token: who is in a
+      // room is then as private as the room.
+      ...(this.options.tokenSecret === undefined ? { occupancy: async (room: string) => (await this.store.read(room)).seats.length } : {}),
     });
     const listener = (req: IncomingMessage, res: ServerResponse) => {
       if (this.handleHealthCheck(req, res) || this.handleMetrics(req, res)) return;

@@ -4,6 +4,10 @@
 import { createServer } from 'node:http';
 import { WebSocketServer } from 'ws';
 import { createSignalingServer } from '../dist/server/index.js';
+import { createRequestHandler } from '../dist/server/http.js';
+
+/** A pino-compatible logger that says nothing. */
+const silentLog = { info() {}, warn() {}, error() {}, debug() {}, child() { return silentLog; } };
 
 /**
  * Servers that misbehave on purpose, for the SDK's error paths:
@@ -96,6 +100,22 @@ export function signalingServerPlugin() {
           const impostor = await startImpostor(payload.kind);
           servers.set(id, { server: impostor, sockets: new Set(), options: {}, port: impostor.port });
           return { id, url: impostor.url, wsUrl: `ws://127.0.0.1:${impostor.port}/ws` };
+        }
+        case 'occupancy-start': {
+          // Only the server's HTTP routes, with a fixed occupancy per room: what GET /rooms/<room>
+          // answers once the signaling server passes its room store's lookup to the handler.
+          const seats = new Map(Object.entries(payload.seats ?? {}));
+          const handler = createRequestHandler({
+            staticDir: '/nonexistent', bundleDir: '/nonexistent', version: '0', log: silentLog,
+            occupancy: async (room) => seats.get(room) ?? 0,
+          });
+          const http = createServer(handler);
+          await new Promise((resolve) => http.listen(0, '127.0.0.1', resolve));
+          const { port } = http.address();
+          const id = String(nextId++);
+          const server = { close: () => new Promise((resolve) => { http.closeAllConnections(); http.close(resolve); }), stats: () => null };
+          servers.set(id, { server, sockets: new Set(), options: {}, port });
+          return { id, url: `http://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port}/ws` };
         }
         case 'signaling-stats':
           return servers.get(payload.id)?.server.stats() ?? null;

@@ -26,6 +26,7 @@ export interface P2PEventDetails {
   'p2p-message': { from: string; text: string };
   'p2p-stats': CallStats;
   'p2p-error': { code: string; message: string; fatal: boolean };
+  'p2p-speaking': { who: 'local' | 'remote'; speaking: boolean };
 }
 
 export type P2PEventName = keyof P2PEventDetails;
@@ -47,5 +48,6 @@ declare global {
     'p2p-message': P2PCallEvent<'p2p-message'>;
     'p2p-stats': P2PCallEvent<'p2p-stats'>;
     'p2p-error': P2PCallEvent<'p2p-error'>;
+    'p2p-speaking': P2PCallEvent<'p2p-speaking'>;
   }
 }

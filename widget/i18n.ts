@@ -1,7 +1,12 @@
 /**
- * Every user-visible string, per language. English is complete by type; another language may
- * leave a string out and falls back to English. Add a language by adding a table.
+ * Every user-visible string. English is built in and complete by type; the other shipped
+ * languages (`SHIPPED`) live in `./lang/<tag>.js` and are loaded only when a page uses them,
+ * so the script-tag bundle carries English only. A table may leave strings out: they fall
+ * back to English. Host pages add a language or override strings with `addLanguage()`
+ * (also `P2PCall.addLanguage`) or per element with the `strings` property.
  */
+import type { ExplainedErrorCode } from '../sdk/index.js';
+
 const en = {
   join: 'Join call',
   joinAs: 'Your name',
@@ -9,14 +14,20 @@ const en = {
   retry: 'Try again',
   hangup: 'Leave call',
   muteMicrophone: 'Mute microphone',
+  unmuteMicrophone: 'Unmute microphone',
   stopCamera: 'Turn off camera',
+  startCamera: 'Turn on camera',
   shareScreen: 'Share screen',
+  stopSharing: 'Stop sharing',
   fullscreen: 'Full screen',
+  exitFullscreen: 'Exit full screen',
   controls: 'Call controls',
   close: 'Close',
   pictureInPicture: 'Picture in picture',
+  exitPictureInPicture: 'Exit picture in picture',
   chat: 'Chat',
   chatUnread: 'Chat, {n} unread',
+  chatEmpty: 'No messages yet. Messages are only seen by the two of you.',
   newMessage: 'New message from {name}',
   settings: 'Devices',
   send: 'Send',
@@ -29,6 +40,7 @@ const en = {
   them: 'Them',
   noRoom: 'No room was given to this call.',
   lobbyTitle: 'Ready to join?',
+  lobbyFull: 'This call already has two people. You can join once one of them leaves.',
   joining: 'Joining…',
   waiting: 'Waiting for the other person to join',
   copyLink: 'Copy invite link',
@@ -45,6 +57,7 @@ const en = {
   qualityGood: 'Good connection',
   qualityFair: 'Fair connection',
   qualityPoor: 'Poor connection',
+  frameBlocked: 'This page embeds the call in a frame that may not use the camera and microphone. Site owner: add allow="camera; microphone; display-capture; fullscreen" to the <iframe>. You can still see and hear the other person.',
   'error.media-denied': 'Camera and microphone are blocked. Allow them from the icon in the address bar, then rejoin. You can still see and hear the other person.',
   'error.media-unavailable': 'No camera or microphone could be opened: it may be missing or in use by another app.',
   'error.room-full': 'This call already has two people. Try again once one of them has left, or start a new call.',
@@ -60,90 +73,76 @@ const en = {
   'error.message-too-long': 'That message is too long to send.',
   'error.not-joined': 'Nobody is here yet to receive your message.',
   'error.unknown': 'Something went wrong. Try again.',
-};
+} satisfies Record<`error.${ExplainedErrorCode}`, string> & Record<string, string>;
 
 export type Strings = typeof en;
 export type StringKey = keyof Strings;
+/** A language's table: any subset of the English keys (missing ones fall back to English). */
+export type Translation = Partial<Record<StringKey, string>>;
 
-const zhCN: Partial<Strings> = {
-  join: '加入通话',
-  joinAs: '你的名字',
-  rejoin: '重新加入',
-  retry: '重试',
-  hangup: '离开通话',
-  muteMicrophone: '麦克风静音',
-  stopCamera: '关闭摄像头',
-  shareScreen: '共享屏幕',
-  fullscreen: '全屏',
-  controls: '通话控制',
-  close: '关闭',
-  pictureInPicture: '画中画',
-  chat: '聊天',
-  chatUnread: '聊天，{n} 条未读',
-  newMessage: '{name} 发来一条新消息',
-  settings: '设备',
-  send: '发送',
-  messagePlaceholder: '消息',
-  camera: '摄像头',
-  microphone: '麦克风',
-  speaker: '扬声器',
-  micLevel: '麦克风音量',
-  you: '你',
-  them: '对方',
-  noRoom: '此通话没有指定房间。',
-  lobbyTitle: '准备好加入了吗？',
-  joining: '正在加入…',
-  waiting: '正在等待对方加入',
-  copyLink: '复制邀请链接',
-  copied: '链接已复制',
-  copyFailed: '无法复制：请手动复制下面的链接',
-  connecting: '正在连接…',
-  connected: '已连接',
-  reconnecting: '正在重新连接…',
-  ended: '你已离开通话。',
-  peerLeft: '对方已离开。',
-  muted: '已静音',
-  cameraIsOff: '摄像头已关闭',
-  enableSound: '点击开启声音',
-  qualityGood: '连接良好',
-  qualityFair: '连接一般',
-  qualityPoor: '连接较差',
-  'error.media-denied': '摄像头和麦克风被阻止。请在地址栏的图标中允许访问，然后重新加入。你仍然可以看到和听到对方。',
-  'error.media-unavailable': '无法打开摄像头或麦克风：设备可能不存在或正被其他应用使用。',
-  'error.room-full': '此通话已有两人。请等其中一人离开后重试，或发起新的通话。',
-  'error.unauthorized': '此链接或令牌无效（或已过期）。请索取新的链接。',
-  'error.server-unreachable': '无法连接到通话服务器。请检查网络后重试。',
-  'error.unsupported-protocol': '此页面的通话组件与服务器版本不兼容。请刷新页面。',
-  'error.server-busy': '通话服务器繁忙。请稍后再试。',
-  'error.session-replaced': '通话已在另一个标签页或窗口中继续。',
-  'error.ice-failed': '无法与对方建立网络连接（可能被防火墙阻止）。请重试或换一个网络。',
-  'error.timeout': '操作超时。请重试。',
-  'error.invalid-room': '此通话链接的房间名无效（请使用字母、数字、- 和 _）。',
-  'error.server-closed': '通话服务器意外关闭了连接。请重新加入；如果再次发生，请报告此问题。',
-  'error.message-too-long': '消息太长，无法发送。',
-  'error.not-joined': '对方还未加入，消息无法发送。',
-  'error.unknown': '出了点问题。请重试。',
-};
+/** Languages that ship with the element, each in its own lazily loaded module. */
+const SHIPPED = ['zh-CN', 'de', 'es', 'fr', 'ja', 'pt-BR'];
 
-const TABLES: Record<string, Partial<Strings>> = { en, 'zh-CN': zhCN };
-
+const tables = new Map<string, Translation>([['en', en]]);
 /**
- * Languages with a table. Every other `zh-*` tag (including zh-TW and zh-HK, until a
- * Traditional table exists) uses zh-CN, which those readers understand better than English.
+ * This module's URL, read while the script runs: in the IIFE bundle rollup derives it from
+ * `document.currentScript`, which is null later. A classic script's `import()` would resolve
+ * against the page, so languages are always resolved against this URL explicitly.
  */
-export const LANGUAGES = Object.keys(TABLES);
+const base = import.meta.url;
+const loads = new Map<string, Promise<void>>();
 
-/** The table for a BCP 47 tag: exact, then by primary language, then English. */
-export function resolveLanguage(tag: string | null | undefined): string {
-  if (!tag) return 'en';
-  if (TABLES[tag]) return tag;
-  const primary = tag.toLowerCase().split('-')[0];
-  if (primary === 'zh') return 'zh-CN';
-  return LANGUAGES.find((lang) => lang.toLowerCase().split('-')[0] === primary) ?? 'en';
+/** Every language with a table: English, the shipped ones and any added by the page. */
+export const LANGUAGES: readonly string[] = ['en', ...SHIPPED];
+
+function known(): string[] {
+  return [...new Set([...LANGUAGES, ...tables.keys()])];
 }
 
-/** A translator for one language. */
-export function translator(lang: string): (key: StringKey) => string {
-  const table = TABLES[resolveLanguage(lang)] ?? en;
-  return (key) => table[key] ?? en[key];
+/** The table for a BCP 47 tag: exact (any case), then by primary language, then English. */
+export function resolveLanguage(tag: string | null | undefined): string {
+  if (!tag) return 'en';
+  const all = known();
+  const lower = tag.toLowerCase();
+  const exact = all.find((lang) => lang.toLowerCase() === lower);
+  if (exact) return exact;
+  const primary = lower.split('-')[0];
+  // Every other zh-* (zh-TW, zh-HK too, until a Traditional table exists) reads zh-CN better
+  // than English; pt-PT reads pt-BR better than English.
+  return all.find((lang) => lang.toLowerCase().split('-')[0] === primary) ?? 'en';
+}
+
+/**
+ * Adds a language, or overrides strings of one (English included), for every element on the
+ * page. Elements showing that language update on their next render.
+ */
+export function addLanguage(tag: string, strings: Translation): void {
+  tables.set(tag, { ...tables.get(tag), ...strings });
+  if (!LANGUAGES.includes(tag)) (LANGUAGES as string[]).push(tag);
+}
+
+/**
+ * Loads a shipped language's table if it is not loaded yet. Resolves when it is there (or
+ * could not be loaded: English then stays). A table added by the page wins over the shipped one.
+ */
+export function loadLanguage(tag: string): Promise<void> {
+  const lang = resolveLanguage(tag);
+  if (!SHIPPED.includes(lang)) return Promise.resolve();
+  let load = loads.get(lang);
+  if (!load) {
+    // Relative to this module: dist/widget/lang/ for npm, /lang/ next to the script-tag bundle.
+    load = import(/* @vite-ignore */ new URL(`./lang/${lang}.js`, base).href).then(
+      (module: { default: Translation }) => tables.set(lang, { ...module.default, ...tables.get(lang) }),
+      () => undefined,
+    ).then(() => undefined);
+    loads.set(lang, load);
+  }
+  return load;
+}
+
+/** A translator for one language, with optional per-element overrides. */
+export function translator(lang: string, overrides?: Translation): (key: StringKey) => string {
+  const table = tables.get(resolveLanguage(lang)) ?? en;
+  const english = tables.get('en') ?? en;
+  return (key) => overrides?.[key] ?? table[key] ?? english[key] ?? en[key];
 }

@@ -5,15 +5,15 @@
  */
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import { mediaError, type CallError } from '../sdk/index.js';
+import { watchLevel } from './audio-level.js';
 
 export class LobbyPreview implements ReactiveController {
   stream: MediaStream | undefined;
-  /** Microphone level 0–1, updated every animation frame while previewing. */
+  /** Microphone level 0–1 while previewing. */
   level = 0;
   /** Why the last attempt failed (`media-denied` or `media-unavailable`), if it did. */
   failure: CallError | undefined;
-  private audioContext: AudioContext | undefined;
-  private frame = 0;
+  private stopMeter: () => void = () => undefined;
   private generation = 0;
 
   constructor(private readonly host: ReactiveControllerHost) {
@@ -45,7 +45,11 @@ export class LobbyPreview implements ReactiveController {
     }
     this.failure = undefined;
     this.stream = stream;
-    this.meter(stream);
+    this.stopMeter = watchLevel(stream, (level) => {
+      if (Math.abs(level - this.level) < 0.02) return;
+      this.level = level;
+      this.host.requestUpdate();
+    });
     this.host.requestUpdate();
   }
 
@@ -54,7 +58,7 @@ export class LobbyPreview implements ReactiveController {
     const stream = this.stream;
     this.stream = undefined;
     this.generation++;
-    this.stopMeter();
+    this.quiet();
     return stream;
   }
 
@@ -64,37 +68,14 @@ export class LobbyPreview implements ReactiveController {
   }
 
   private release(): void {
-    this.stopMeter();
+    this.quiet();
     this.stream?.getTracks().forEach((t) => t.stop());
     this.stream = undefined;
   }
 
-  private meter(stream: MediaStream): void {
-    if (stream.getAudioTracks().length === 0 || typeof AudioContext === 'undefined') return;
-    const context = new AudioContext();
-    const analyser = context.createAnalyser();
-    analyser.fftSize = 256;
-    context.createMediaStreamSource(stream).connect(analyser);
-    this.audioContext = context;
-    const samples = new Uint8Array(analyser.fftSize);
-    const tick = () => {
-      analyser.getByteTimeDomainData(samples);
-      let peak = 0;
-      for (const sample of samples) peak = Math.max(peak, Math.abs(sample - 128));
-      const level = Math.min(1, peak / 64);
-      if (Math.abs(level - this.level) > 0.02) {
-        this.level = level;
-        this.host.requestUpdate();
-      }
-      this.frame = requestAnimationFrame(tick);
-    };
-    this.frame = requestAnimationFrame(tick);
-  }
-
-  private stopMeter(): void {
-    cancelAnimationFrame(this.frame);
-    void this.audioContext?.close().catch(() => undefined);
-    this.audioContext = undefined;
+  private quiet(): void {
+    this.stopMeter();
+    this.stopMeter = () => undefined;
     this.level = 0;
   }
 }

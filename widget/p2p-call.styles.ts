@@ -14,9 +14,13 @@ export const styles = css`
     --_radius: var(--p2p-call-radius, 12px);
     display: block;
     position: relative;
+    /* The host's box when it gives one; otherwise the width available and a 4:3 (3:4 on a
+       portrait screen) height, never taller than the viewport. No minimum: a 300 px box fits. */
     width: 100%;
     height: 100%;
-    min-height: 320px;
+    aspect-ratio: 4 / 3;
+    max-height: 100vh;
+    max-height: 100dvh;
     container-type: size;
     font-family: var(--p2p-call-font, system-ui, -apple-system, 'Segoe UI', sans-serif);
     color: var(--_text);
@@ -30,6 +34,7 @@ export const styles = css`
       color-scheme: light;
     }
   }
+  @media (orientation: portrait) { :host { aspect-ratio: 3 / 4; } }
   [hidden] { display: none !important; }
   .base {
     position: absolute;
@@ -52,10 +57,18 @@ export const styles = css`
     object-fit: cover;
     border-radius: calc(var(--_radius) * 0.66);
     box-shadow: 0 4px 16px rgb(0 0 0 / 0.4);
-    transform: scaleX(-1);
     z-index: 2;
   }
-  .local.lobby-view { inset: 0; width: 100%; height: 100%; border-radius: 0; box-shadow: none; z-index: 0; }
+  /* Your camera is shown as in a mirror; your screen as the other side sees it, whole. */
+  .mirrored { transform: scaleX(-1); }
+  .local.screen { object-fit: contain; }
+  .self-tile { display: grid; place-items: center; background: #1e293b; }
+  .self-tile .avatar { width: 40%; font-size: min(9cqmin, 40px); }
+  .self-tile .badge { position: absolute; right: 6px; bottom: 6px; padding: 3px; border-radius: 50%; background: rgb(0 0 0 / 0.6); color: #fff; }
+  .speaking { box-shadow: 0 0 0 3px #4ade80; }
+  .remote-label.speaking { box-shadow: inset 0 0 0 2px #4ade80; }
+  /* A shared screen is never cropped. */
+  .remote.screen { object-fit: contain; }
   .avatar {
     width: min(30cqmin, 160px);
     aspect-ratio: 1;
@@ -104,9 +117,83 @@ export const styles = css`
   .status.overlay { z-index: 7; background: rgb(15 23 42 / 0.8); color: #fff; }
   .status.error { border-top: 4px solid var(--_danger); }
   .status .invite { justify-self: stretch; }
-  .lobby { position: relative; z-index: 3; width: min(92%, 360px); display: grid; gap: 12px; background: color-mix(in srgb, var(--_surface) 92%, transparent); }
-  .lobby h2 { margin: 0; font-size: 20px; }
-  .lobby p { margin: 0; font-size: 14px; }
+  /* The lobby: preview beside the form in a landscape box, above it in a portrait one; the
+     whole lobby scrolls inside the element if a box is too small, never the host page. */
+  .lobby {
+    position: absolute;
+    inset: 0;
+    z-index: 3;
+    display: grid;
+    grid-template-columns: minmax(0, 3fr) minmax(min(100%, 200px), 2fr);
+    align-items: center;
+    align-content: center;
+    gap: clamp(10px, 3cqw, 32px);
+    padding: clamp(10px, 3cqmin, 32px);
+    overflow: auto;
+    background: var(--_bg);
+  }
+  .lobby-preview {
+    position: relative;
+    aspect-ratio: 4 / 3;
+    max-height: calc(100cqh - 2 * clamp(10px, 3cqmin, 32px));
+    margin-inline: auto;
+    max-width: 100%;
+    width: 100%;
+    border-radius: var(--_radius);
+    overflow: hidden;
+    background: #111827;
+  }
+  .local-preview { position: absolute; inset: 0; width: 100%; height: 100%; object-fit: cover; }
+  .tile-avatar { position: absolute; inset: 0; display: grid; place-items: center; align-content: center; gap: 8px; color: #fff; }
+  .tile-avatar .avatar { width: min(30cqmin, 120px); font-size: min(12cqmin, 56px); }
+  .tile-note { font-size: 13px; }
+  .lobby-toggles {
+    position: absolute;
+    left: 0;
+    right: 0;
+    bottom: 0;
+    display: flex;
+    align-items: center;
+    gap: 8px;
+    padding: 8px;
+    background: linear-gradient(transparent, rgb(0 0 0 / 0.6));
+    color: #fff;
+  }
+  .lobby-toggles .icon { width: 40px; height: 40px; background: rgb(255 255 255 / 0.2); color: #fff; flex: none; }
+  .lobby-toggles .icon[data-off] { background: var(--_danger); }
+  .level { flex: 1; min-width: 24px; max-width: 120px; height: 8px; }
+  .level::-webkit-meter-bar { background: rgb(255 255 255 / 0.3); border: 0; border-radius: 4px; height: 8px; }
+  .level::-webkit-meter-optimum-value, .level::-webkit-meter-suboptimum-value { background: #4ade80; border-radius: 4px; }
+  .level::-moz-meter-bar { background: #4ade80; }
+  .lobby-form { display: grid; gap: 10px; align-content: center; background: var(--_surface); color: var(--_text); border-radius: var(--_radius); padding: clamp(12px, 3cqmin, 24px); min-width: 0; }
+  .lobby-form h2 { margin: 0; font-size: 20px; }
+  .lobby-full { margin: 0; font-size: 14px; padding: 8px 10px; border-radius: 8px; background: #fef3c7; color: #78350f; }
+  .lobby-devices summary { cursor: pointer; font-size: 14px; padding: 2px 0; }
+  .lobby-devices[open] { display: grid; gap: 8px; }
+  .lobby-form .primary { justify-self: stretch; }
+  /* A small landscape box (400×300, a 300 px column): two equal columns, smaller toggles. */
+  @container (max-width: 560px) {
+    .lobby { grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); }
+  }
+  @container (max-width: 360px) {
+    .lobby-toggles { gap: 4px; padding: 4px; }
+    .lobby-toggles .icon { width: 32px; height: 32px; }
+    .lobby-toggles svg { width: 18px; height: 18px; }
+  }
+  @container (orientation: portrait) {
+    .lobby { grid-template-columns: minmax(0, 1fr); }
+    /* 4:3, at most half the height: the width follows (64cqh is 48cqh at 4:3). */
+    .lobby-preview { aspect-ratio: 4 / 3; width: min(100%, 64cqh); }
+  }
+  @container (max-height: 420px) {
+    .lobby-form h2 { font-size: 16px; }
+    .lobby-form { gap: 6px; padding: 10px; }
+    .lobby-form input, .lobby-form select { padding: 5px 8px; font-size: 14px; }
+    .lobby-form .primary { padding: 8px 14px; }
+  }
+  @container (max-height: 320px) {
+    .lobby-form h2 { display: none; }
+  }
   .field { display: grid; gap: 4px; font-size: 13px; }
   input, select {
     font: inherit;
@@ -144,7 +231,8 @@ export const styles = css`
     background: var(--_surface);
   }
   .icon { position: relative; width: 48px; height: 48px; background: color-mix(in srgb, var(--_text) 12%, transparent); }
-  .icon[aria-pressed='true'] { background: var(--_text); color: var(--_surface); }
+  .icon[aria-expanded='true'], .controls .icon[data-off] { background: var(--_text); color: var(--_surface); }
+  .controls .b-microphone[data-off], .controls .b-camera[data-off] { background: var(--_danger); color: #fff; }
   .icon.b-hangup { background: var(--_danger); color: #fff; width: 64px; }
   .unread {
     position: absolute;
@@ -177,24 +265,68 @@ export const styles = css`
   }
   .notice span { flex: 1; }
   .notice .icon { width: 32px; height: 32px; background: transparent; }
-  .chat, .devices { position: absolute; z-index: 6; right: 12px; bottom: 12px; top: 12px; width: min(320px, calc(100% - 24px)); display: flex; flex-direction: column; gap: 8px; padding: 12px; }
-  .devices { top: auto; gap: 12px; padding-top: 36px; }
-  .devices .close { position: absolute; top: 4px; right: 4px; width: 32px; height: 32px; background: transparent; }
-  .chat-log { flex: 1; overflow-y: auto; margin: 0; padding: 0; list-style: none; display: flex; flex-direction: column; gap: 6px; }
-  .chat-log li { padding: 6px 10px; border-radius: 12px; max-width: 85%; overflow-wrap: anywhere; white-space: pre-wrap; background: color-mix(in srgb, var(--_text) 12%, transparent); align-self: flex-start; }
-  .chat-log li.me { background: var(--_accent); color: #fff; align-self: flex-end; }
+  .chat, .devices { position: absolute; z-index: 6; right: 12px; bottom: 12px; top: 12px; width: min(320px, calc(100% - 24px)); display: flex; flex-direction: column; gap: 8px; padding: 8px 12px 12px; overflow: auto; }
+  .devices { top: auto; gap: 12px; }
+  .panel-head { display: flex; align-items: center; justify-content: space-between; gap: 8px; }
+  .panel-head h2 { margin: 0; font-size: 16px; }
+  .panel-head .close { width: 36px; height: 36px; background: transparent; }
+  .chat-empty { flex: 1; margin: 0; display: grid; place-items: center; text-align: center; font-size: 14px; opacity: 0.75; padding: 0 8px; }
+  .chat-log { flex: 1; overflow-y: auto; margin: 0; padding: 0; list-style: none; display: flex; flex-direction: column; gap: 8px; }
+  .chat-log li { display: grid; gap: 2px; max-width: 85%; align-self: flex-start; }
+  .chat-meta { display: flex; gap: 6px; align-items: baseline; font-size: 12px; opacity: 0.8; }
+  .chat-meta b { font-weight: 600; }
+  .chat-text { padding: 6px 10px; border-radius: 12px; overflow-wrap: anywhere; white-space: pre-wrap; background: color-mix(in srgb, var(--_text) 12%, transparent); }
+  .chat-log li.me { align-self: flex-end; justify-items: end; }
+  .chat-log li.me .chat-text { background: var(--_accent); color: #fff; }
+  .toast {
+    position: absolute;
+    z-index: 5;
+    left: 50%;
+    bottom: 12px;
+    transform: translateX(-50%);
+    max-width: min(90%, 360px);
+    display: flex;
+    gap: 6px;
+    padding: 8px 14px;
+    border-radius: 12px;
+    background: var(--_surface);
+    color: var(--_text);
+    box-shadow: 0 4px 16px rgb(0 0 0 / 0.4);
+    font-size: 14px;
+    animation: rise 0.2s ease-out;
+  }
+  .toast span { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+  @keyframes rise { from { opacity: 0; transform: translate(-50%, 8px); } }
+  .hint { display: inline-flex; gap: 8px; align-items: center; font-size: 14px; opacity: 0.8; }
+  .spinner.small { width: 14px; height: 14px; border-width: 2px; }
   .chat form { display: flex; gap: 6px; }
   .chat input { flex: 1; }
   .spinner { width: 28px; height: 28px; border-radius: 50%; border: 3px solid color-mix(in srgb, currentColor 25%, transparent); border-top-color: currentColor; animation: spin 0.9s linear infinite; }
   @keyframes spin { to { transform: rotate(360deg); } }
-  @media (prefers-reduced-motion: reduce) { .spinner { animation-duration: 3s; } }
+  @media (prefers-reduced-motion: reduce) {
+    .spinner { animation-duration: 3s; }
+    .toast { animation: none; }
+  }
+  /* Windows high contrast and other forced colors: borders carry what backgrounds did. */
+  @media (forced-colors: active) {
+    .panel, .lobby-form, .notice, .toast, .remote-label, .icon, .primary, .secondary { border: 1px solid CanvasText; }
+    .icon[data-off], .icon[aria-expanded='true'] { outline: 2px solid Highlight; }
+    .speaking { outline: 3px solid Highlight; }
+    .avatar { forced-color-adjust: none; }
+  }
   .sr-only { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
   @container (max-width: 480px) {
-    .icon { width: 42px; height: 42px; }
-    .icon.b-hangup { width: 54px; }
-    .controls { gap: 6px; padding: 8px; }
+    .icon { width: 44px; height: 44px; }
+    .icon.b-hangup { width: 56px; }
+    .controls { gap: 6px; padding: 8px 8px max(8px, env(safe-area-inset-bottom)); }
     .local { width: 32%; right: 8px; bottom: 8px; }
     .chat, .devices { right: 8px; left: 8px; top: 8px; bottom: 8px; width: auto; }
+  }
+  /* Phones held upright: the other person fills the screen (a camera picture is cropped, a
+     shared screen never), your own view floats on top. */
+  @container (max-width: 600px) and (orientation: portrait) {
+    .remote:not(.screen) { object-fit: cover; }
+    .local { top: 8px; bottom: auto; width: 30%; aspect-ratio: 3 / 4; }
   }
   /* Phones: picture-in-picture matters least; dropping it keeps the toolbar on one line. */
   @container (max-width: 420px) {
@@ -202,8 +334,13 @@ export const styles = css`
   }
   @container (max-width: 360px) {
     .controls { gap: 4px; padding: 6px; }
-    .icon { width: 36px; height: 36px; }
-    .icon.b-hangup { width: 46px; }
+    .icon { width: 40px; height: 40px; }
+    .icon.b-hangup { width: 48px; }
     .icon svg { width: 20px; height: 20px; }
+  }
+  @container (max-width: 320px) {
+    .controls { gap: 2px; padding: 6px 4px; }
+    .icon { width: 36px; height: 36px; }
+    .icon.b-hangup { width: 44px; }
   }
 `;

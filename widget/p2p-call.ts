@@ -1,21 +1,21 @@
 import { LitElement, html, nothing, type PropertyValues, type TemplateResult } from 'lit';
 import { keyed } from 'lit/directives/keyed.js';
-import { CallError, type CallState, type LocalMediaOptions } from '../sdk/index.js';
-import { CallController } from './call-controller.js';
+import { CallError, isExplainedCode, type CallState, type LocalMediaOptions, type MediaState } from '../sdk/index.js';
+import { CallController, type ChatLine } from './call-controller.js';
 import { defaultServerUrl } from './default-server.js';
 import { P2PCallEvent, type P2PCallState } from './events.js';
-import { translator, type StringKey } from './i18n.js';
+import { allowedHere, mediaBlockedByFrame } from './frame-policy.js';
+import { addLanguage, loadLanguage, resolveLanguage, translator, type StringKey, type Translation } from './i18n.js';
 import { icons } from './icons.js';
 import { LobbyPreview } from './lobby-preview.js';
 import { MediaDevicesController } from './media-devices.js';
 import { styles } from './p2p-call.styles.js';
-
-/** Codes with their own human message; anything else shows the generic one. */
-const EXPLAINED = new Set([
-  'media-denied', 'media-unavailable', 'room-full', 'unauthorized', 'server-unreachable',
-  'unsupported-protocol', 'server-busy', 'session-replaced', 'ice-failed', 'timeout',
-  'message-too-long', 'not-joined', 'invalid-room', 'server-closed',
-]);
+import { roomIsFull } from './room-check.js';
+import { chatPanel, chatToast } from './views/chat.js';
+import { deviceFields, devicesPanel, type DeviceKind } from './views/devices.js';
+import { lobbyView } from './views/lobby.js';
+import { statusView } from './views/status.js';
+import { parseControls, toolbarView, type Control, type ToolButton } from './views/toolbar.js';
 
 type ErrorInfo = { code: string; message: string; fatal: boolean };
 
@@ -34,12 +34,18 @@ type ErrorInfo = { code: string; message: string; fatal: boolean };
  * @event p2p-message - `{ from, text }` for each chat message received.
  * @event p2p-stats - `{ rttMs, inboundKbps, outboundKbps, packetLoss, candidateType, quality }` every few seconds.
  * @event p2p-error - `{ code, message, fatal }`.
+ * @event p2p-speaking - `{ who, speaking }` when this side (`local`) or the other (`remote`) starts or stops speaking (microphone on, sound above a threshold).
+ *
+ * @slot lobby - Above the lobby's title: a logo or a line of text.
+ * @slot controls - After the toolbar's buttons: an extra button of the host page.
  *
  * @csspart base - The whole call surface.
  * @csspart stage - The video area.
  * @csspart remote-video - The other person's `<video>`.
  * @csspart local-video - The self view `<video>`.
- * @csspart avatar - The avatar shown for audio-only or camera-off.
+ * @csspart avatar - The initial shown for audio-only or camera-off (the other side's, and your own tile's).
+ * @csspart self-tile - Your own tile while your camera is off (initial and muted icon).
+ * @csspart toast - The new-message toast shown while the chat is closed.
  * @csspart status - The status panel (no room, joining, waiting, connecting, reconnecting, ended, error).
  * @csspart lobby - The pre-join panel.
  * @csspart controls - The toolbar.
@@ -49,11 +55,12 @@ type ErrorInfo = { code: string; message: string; fatal: boolean };
  * @csspart screen-button - Screen share on/off.
  * @csspart chat-button - Opens the chat panel.
  * @csspart devices-button - Opens the device choice.
- * @csspart pip-button - Picture in picture (hidden on narrow layouts).
+ * @csspart pip-button - Picture in picture (hidden on narrow layouts and where the browser or the frame does not allow it).
  * @csspart fullscreen-button - Full screen on/off.
  * @csspart hangup-button - The leave button.
  * @csspart join-button - The lobby's join button.
  * @csspart chat - The chat panel.
+ * @csspart lobby-toggles - The microphone and camera toggles and the level meter over the lobby's preview.
  *
  * @cssprop [--p2p-call-accent=#2563eb] - Accent color (join button, focus ring, own messages).
  * @cssprop [--p2p-call-background=#0f172a] - The stage behind the videos (dark in both color schemes).
@@ -80,19 +87,30 @@ export class P2PCall extends LitElement {
     lang: { type: String, reflect: true },
     inviteUrl: { type: String, attribute: 'invite-url' },
     iceTimeout: { type: Number, attribute: 'ice-timeout' },
+    controls: { type: String },
+    strings: { attribute: false },
     _state: { state: true },
     _error: { state: true },
     _notice: { state: true },
     _chatOpen: { state: true },
     _devicesOpen: { state: true },
-    _unread: { state: true },
     _soundBlocked: { state: true },
     _copied: { state: true },
     _fullscreen: { state: true },
     _pictureInPicture: { state: true },
-    _peerLeft: { state: true },
-    _heard: { state: true },
+    _roomFull: { state: true },
+    _toast: { state: true },
   };
+
+  /**
+   * Adds a language, or overrides some strings of one (English included), for every
+   * `<p2p-call>` on the page: `P2PCall.addLanguage('it', { join: 'Partecipa' })`. Keys are
+   * those of the English table (docs/widget.md); missing ones fall back to English.
+   */
+  static addLanguage(tag: string, strings: Translation): void {
+    addLanguage(tag, strings);
+    for (const el of document.querySelectorAll('p2p-call')) (el as LitElement).requestUpdate();
+  }
 
   /** Room to join (required to join). */
   declare room: string;
@@ -112,14 +130,18 @@ export class P2PCall extends LitElement {
   declare cameraOff: boolean;
   /** Never ask for a camera. */
   declare audioOnly: boolean;
-  /** Name shown to the other person. */
+  /** Name shown to the other person; default: the name typed in the lobby last time (kept in this site's localStorage). */
   declare displayName: string;
-  /** UI language (`en`, `zh-CN`); default: the nearest `lang` on the page, then the browser's. */
+  /** UI language: `en`, `zh-CN`, `de`, `es`, `fr`, `ja`, `pt-BR` or one added with `P2PCall.addLanguage`; default: the nearest `lang` on the page, then the browser's. Languages other than English load on first use. */
   declare lang: string;
   /** The link the "copy invite link" button copies; default: this page's address. */
   declare inviteUrl: string | undefined;
   /** Milliseconds ICE may take to connect (or reconnect) before the call fails with `ice-failed`; default 20000. */
   declare iceTimeout: number | undefined;
+  /** The toolbar's controls, space-separated, in any order: `microphone` (`mic`), `camera`, `screen`, `chat`, `devices`, `pip`, `fullscreen`, `hangup`; default: all. Keyboard shortcuts follow (no `m` without `microphone`). */
+  declare controls: string | undefined;
+  /** Overrides of single strings for this element only, e.g. `{ join: 'Enter the consultation' }` (keys as in `P2PCall.addLanguage`). */
+  declare strings: Translation | undefined;
 
   declare private _state: P2PCallState;
   declare private _error: ErrorInfo | undefined;
@@ -127,27 +149,35 @@ export class P2PCall extends LitElement {
   declare private _notice: ErrorInfo | undefined;
   declare private _chatOpen: boolean;
   declare private _devicesOpen: boolean;
-  declare private _unread: number;
   declare private _soundBlocked: boolean;
   /** Feedback of the copy-link button: `done`, or `failed` (the link is then shown to copy by hand). */
   declare private _copied: 'done' | 'failed' | undefined;
   declare private _fullscreen: boolean;
   declare private _pictureInPicture: boolean;
-  /** The other person left and nobody has joined since: said in the waiting panel. */
-  declare private _peerLeft: boolean;
-  /** Chat messages received since the last state change; the live region announces the latest. */
-  declare private _heard: number;
+  /** The room was full when the lobby opened (GET /rooms/<room>). */
+  declare private _roomFull: boolean;
+  /** The latest chat message received while the panel was closed, shown for a few seconds. */
+  declare private _toast: ChatLine | undefined;
 
   private readonly controller = new CallController(this);
   private readonly preview = new LobbyPreview(this);
   private readonly devices = new MediaDevicesController(this);
   private joining: Promise<void> | undefined;
   private removalTimer: ReturnType<typeof setTimeout> | undefined;
+  private toastTimer: ReturnType<typeof setTimeout> | undefined;
   /** The room the current call or preview was started with (undefined while idle). */
   private startedRoom: string | undefined;
-  private cameraChoice: string | undefined;
-  private microphoneChoice: string | undefined;
-  private speakerChoice: string | undefined;
+  private readonly chosen: Partial<Record<DeviceKind, string>> = {};
+  /** The user typed their name in the lobby: remember it for the next visit. */
+  private nameTyped = false;
+  /** The toolbar button that holds its one Tab stop. */
+  private toolbarCurrent: Control | undefined;
+  /** Where focus goes after the next render (a panel opened, a state that needs a click). */
+  private focusNext: string | undefined;
+  private focusInside = false;
+  private roomCheck: AbortController | undefined;
+  private languageLoad: Promise<void> | undefined;
+  private languageLoaded = 'en';
   private readonly onKeyDown = (event: KeyboardEvent) => this.shortcut(event);
   private readonly onFullscreenChange = () => (this._fullscreen = document.fullscreenElement === this);
 
@@ -163,25 +193,10 @@ export class P2PCall extends LitElement {
     this._state = 'idle';
     this._chatOpen = false;
     this._devicesOpen = false;
-    this._unread = 0;
     this._soundBlocked = false;
     this._fullscreen = false;
     this._pictureInPicture = false;
-    this._peerLeft = false;
-    this._heard = 0;
-    this.addEventListener('p2p-message', () => {
-      if (!this._chatOpen) this._unread++;
-      this._heard++;
-    });
-    this.addEventListener('p2p-peer-leave', () => (this._peerLeft = true));
-    this.addEventListener('p2p-peer-join', () => (this._peerLeft = false));
-    // During a call `muted` and `camera-off` follow what is really on (toolbar, shortcuts, a
-    // device that failed); willUpdate only acts when they differ from it, so this cannot loop.
-    this.addEventListener('p2p-media-change', ({ detail }) => {
-      if (!this.controller.call) return;
-      this.muted = !detail.microphone;
-      if (!this.audioOnly) this.cameraOff = !detail.camera;
-    });
+    this._roomFull = false;
   }
 
   /** Where the call is: idle → preview → joining → waiting → connecting → connected ⇄ reconnecting; ended; error. */
@@ -200,13 +215,15 @@ export class P2PCall extends LitElement {
     if (!this.room) return Promise.reject(new CallError('not-joined', 'set the room attribute before joining', { fatal: false }));
     this._error = undefined;
     this.resetPanels();
+    this.roomCheck?.abort();
     this.startedRoom = this.room;
+    if (this.nameTyped) remember(this.displayName);
     this.setState('joining');
     // A p2p-state-change listener may have called hangup() already.
     if (this._state !== 'joining') return Promise.reject(new CallError('not-joined', 'the join was cancelled by hangup()', { fatal: false }));
     const stream = this.preview.take();
     this.joining = this.controller.join({
-      server: this.server || defaultServerUrl(),
+      server: this.serverUrl(),
       room: this.room,
       ...(this.token ? { token: this.token } : {}),
       ...(this.iceServers ? { iceServers: this.iceServers } : {}),
@@ -225,6 +242,7 @@ export class P2PCall extends LitElement {
     if (!this.controller.call && this._state !== 'preview' && this._state !== 'joining') return;
     this.controller.hangup();
     this.preview.stop();
+    this.roomCheck?.abort();
     this.joining = undefined;
     this.setState('ended');
   }
@@ -246,7 +264,7 @@ export class P2PCall extends LitElement {
 
   /** Sends a chat message (plain text, size-limited) over the data channel. */
   sendMessage(text: string): void {
-    this.controller.sendMessage(text);
+    this.controller.sendMessage(text, this.displayName || undefined);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -255,6 +273,7 @@ export class P2PCall extends LitElement {
   override connectedCallback(): void {
     super.connectedCallback();
     clearTimeout(this.removalTimer);
+    if (!this.displayName) this.displayName = remembered();
     this.addEventListener('keydown', this.onKeyDown);
     document.addEventListener('fullscreenchange', this.onFullscreenChange);
     if (this._state === 'idle') this.enter();
@@ -269,13 +288,24 @@ export class P2PCall extends LitElement {
       if (this.isConnected) return;
       this.controller.end();
       this.preview.stop();
+      this.roomCheck?.abort();
+      clearTimeout(this.toastTimer);
       this.joining = undefined;
       this.startedRoom = undefined;
       this.setState('idle');
     });
   }
 
+  /** Also waits for a language that is still loading, so `await el.updateComplete` shows its text. */
+  protected override async getUpdateComplete(): Promise<boolean> {
+    const done = await super.getUpdateComplete();
+    if (!this.languageLoad) return done;
+    await this.languageLoad;
+    return super.getUpdateComplete();
+  }
+
   protected override willUpdate(changed: PropertyValues<this>): void {
+    this.loadLanguage();
     // `room` set and join() called in the same task: join() already took the new room.
     if (changed.has('room') && this.startedRoom !== undefined && this.room !== this.startedRoom) this.roomChanged();
     // On the page, idle, and now a room (e.g. set right after append()): go.
@@ -292,19 +322,21 @@ export class P2PCall extends LitElement {
   }
 
   protected override updated(): void {
-    this.attachStream('local-video', this.controller.localStream ?? this.preview.stream, true);
+    const inLobby = this._state === 'preview';
+    this.attachStream('local-video', inLobby ? this.preview.stream : this.controller.localStream, true);
     this.attachStream('remote-video', this.controller.remoteStream, false);
     const log = this.renderRoot.querySelector('.chat-log');
     if (log) log.scrollTop = log.scrollHeight;
+    this.showToast();
+    if (this.focusNext) {
+      this.renderRoot.querySelector<HTMLElement>(this.focusNext)?.focus();
+      this.focusNext = undefined;
+    }
   }
 
   /** Called by the controller when the SDK's state moves. @internal */
   callStateChanged(state: CallState): void {
     if (state === 'idle') return;
-    if (state === 'ended') {
-      this.setState('ended');
-      return;
-    }
     this.setState(state);
   }
 
@@ -322,12 +354,25 @@ export class P2PCall extends LitElement {
     }
   }
 
+  /** Called by the controller when this side's media changes. @internal */
+  mediaChanged(state: MediaState): void {
+    // During a call `muted` and `camera-off` follow what is really on (toolbar, shortcuts, a
+    // device that failed); willUpdate only acts when they differ from it, so this cannot loop.
+    this.muted = !state.microphone;
+    if (!this.audioOnly) this.cameraOff = !state.camera;
+  }
+
   /** The one place the state changes: records, announces and emits the transition. */
   private setState(next: P2PCallState): void {
     const previous = this._state;
     if (previous === next) return;
+    // After a hangup or an error, focus goes to Rejoin / Try again if it was in the element
+    // (the button that had it is gone: focus fell to the body since the last change, e.g. the
+    // lobby's join button); a remote event never pulls focus from elsewhere on the page.
+    const lost = document.activeElement === document.body || document.activeElement === this;
+    this.focusInside = this.matches(':focus-within') || (this.focusInside && lost);
+    if ((next === 'ended' || next === 'error') && this.focusInside) this.focusNext = '[data-focus]';
     this._state = next;
-    this._heard = 0;
     if (next !== 'connected' && next !== 'reconnecting') this._soundBlocked = false;
     this.dispatchEvent(new P2PCallEvent('p2p-state-change', { state: next, previous }));
   }
@@ -341,7 +386,15 @@ export class P2PCall extends LitElement {
       this.startedRoom = this.room;
       this.setState('preview');
       void this.startPreview();
+      void this.checkRoom();
     }
+  }
+
+  private async checkRoom(): Promise<void> {
+    this.roomCheck?.abort();
+    const check = (this.roomCheck = new AbortController());
+    const full = await roomIsFull(this.serverUrl(), this.room, check.signal);
+    if (!check.signal.aborted) this._roomFull = full;
   }
 
   private roomChanged(): void {
@@ -355,31 +408,41 @@ export class P2PCall extends LitElement {
     if (this.isConnected) this.enter();
   }
 
-  /** What belonged to the previous call or room: banners, chat, unread count, copy feedback. */
+  /** What belonged to the previous call or room: banners, open panels, copy feedback, toast. */
   private resetPanels(): void {
-    this._notice = this._copied = undefined;
-    this._chatOpen = this._devicesOpen = this._peerLeft = false;
-    this._unread = 0;
+    this._notice = this._copied = this._toast = undefined;
+    this._chatOpen = this._devicesOpen = this._roomFull = false;
   }
 
   private async startPreview(): Promise<void> {
+    if (mediaBlockedByFrame(this.audioOnly)) {
+      // Asking would fail without a prompt: say what the site owner has to change instead.
+      this.preview.stop();
+      this.notify({ code: 'media-denied', message: 'the frame\'s permissions policy blocks camera and microphone', fatal: false });
+      return;
+    }
     await this.preview.start({
-      audio: chosenDevice(this.microphoneChoice),
-      video: this.audioOnly || this.cameraOff ? false : chosenDevice(this.cameraChoice),
+      audio: chosenDevice(this.chosen.microphone),
+      video: this.audioOnly || this.cameraOff ? false : chosenDevice(this.chosen.camera),
     });
     const failure = this.preview.failure;
-    if (failure !== undefined) {
-      const notice = { code: failure.code, message: failure.message, fatal: false };
-      this._notice = notice;
-      this.dispatchEvent(new P2PCallEvent('p2p-error', notice));
-    }
+    if (failure !== undefined) this.notify({ code: failure.code, message: failure.message, fatal: false });
     await this.devices.refresh();
+  }
+
+  private notify(notice: ErrorInfo): void {
+    this._notice = notice;
+    this.dispatchEvent(new P2PCallEvent('p2p-error', notice));
+  }
+
+  private serverUrl(): string {
+    return this.server || defaultServerUrl();
   }
 
   private mediaOptions(stream: MediaStream | undefined): LocalMediaOptions {
     return {
-      audio: chosenDevice(this.microphoneChoice),
-      video: chosenDevice(this.cameraChoice),
+      audio: chosenDevice(this.chosen.microphone),
+      video: chosenDevice(this.chosen.camera),
       audioOnly: this.audioOnly,
       muted: this.muted,
       cameraOff: this.cameraOff,
@@ -391,7 +454,7 @@ export class P2PCall extends LitElement {
     const video = this.renderRoot.querySelector<HTMLVideoElement & { sinkId?: string; setSinkId?(id: string): Promise<void> }>(`video[part~="${part}"]`);
     if (!video) return;
     // The speaker chosen in the lobby or before a rejoin: this <video> is new since then.
-    const sink = this.speakerChoice;
+    const sink = this.chosen.speaker;
     if (!muted && sink && video.setSinkId && video.sinkId !== sink) void video.setSinkId(sink).catch(() => undefined);
     if (video.srcObject === (stream ?? null)) return;
     video.srcObject = stream ?? null;
@@ -406,34 +469,64 @@ export class P2PCall extends LitElement {
     });
   }
 
+  private loadLanguage(): void {
+    const lang = resolveLanguage(this.uiLang());
+    if (lang === this.languageLoaded) return;
+    this.languageLoaded = lang;
+    const load = (this.languageLoad = loadLanguage(lang).then(() => {
+      if (this.languageLoad === load) this.languageLoad = undefined;
+      this.requestUpdate();
+    }));
+  }
+
+  private showToast(): void {
+    const last = this.controller.chat.at(-1);
+    if (!last || last.from !== 'them' || this._chatOpen || this.controller.unread === 0 || this._toast === last || last.at < Date.now() - 6000) return;
+    this._toast = last;
+    clearTimeout(this.toastTimer);
+    this.toastTimer = setTimeout(() => (this._toast = undefined), 5000);
+  }
+
   // -------------------------------------------------------------------------------------------
   // Interaction
 
   private shortcut(event: KeyboardEvent): void {
+    if (event.key === 'Escape' && (this._chatOpen || this._devicesOpen)) {
+      event.preventDefault();
+      this.closePanels();
+      return;
+    }
     const origin = event.composedPath()[0];
     if (origin instanceof HTMLElement && origin.closest('input, textarea, select')) return;
     if (event.altKey || event.ctrlKey || event.metaKey) return;
     const call = this.controller.call;
     if (!call) return;
-    if (event.key === 'm' || event.key === 'M') {
+    const shown = parseControls(this.controls);
+    if ((event.key === 'm' || event.key === 'M') && shown.has('microphone')) {
       event.preventDefault();
       void call.setMicrophone(!this.controller.media.microphone);
-    } else if ((event.key === 'v' || event.key === 'V') && !this.audioOnly) {
+    } else if ((event.key === 'v' || event.key === 'V') && !this.audioOnly && shown.has('camera')) {
       event.preventDefault();
       void call.setCamera(!this.controller.media.camera);
     }
   }
 
-  /** Arrow keys move between toolbar buttons (the WAI-ARIA toolbar pattern); Tab still leaves it. */
-  private toolbarKeys(event: KeyboardEvent): void {
-    const keys: Record<string, number> = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 };
-    const step = keys[event.key];
-    if (step === undefined && event.key !== 'Home' && event.key !== 'End') return;
-    const buttons = [...(event.currentTarget as HTMLElement).querySelectorAll('button')].filter((b) => b.offsetParent !== null);
-    const current = buttons.indexOf(event.composedPath()[0] as HTMLButtonElement);
-    const next = event.key === 'Home' ? 0 : event.key === 'End' ? buttons.length - 1 : (current + (step ?? 0) + buttons.length) % buttons.length;
-    event.preventDefault();
-    buttons[next]?.focus();
+  private togglePanel(panel: 'chat' | 'devices'): void {
+    const open = panel === 'chat' ? !this._chatOpen : !this._devicesOpen;
+    this._chatOpen = panel === 'chat' && open;
+    this._devicesOpen = panel === 'devices' && open;
+    this.controller.setChatOpen(this._chatOpen);
+    if (this._chatOpen) this._toast = undefined;
+    if (this._devicesOpen) void this.devices.refresh();
+    this.focusNext = open ? (panel === 'chat' ? '.chat input' : '.devices select, .devices .close') : undefined;
+  }
+
+  /** Escape or a close button: the panel goes and focus returns to the button that opened it. */
+  private closePanels(): void {
+    const button = this._chatOpen ? 'chat' : 'devices';
+    this._chatOpen = this._devicesOpen = false;
+    this.controller.setChatOpen(false);
+    this.focusNext = `.b-${button}`;
   }
 
   private async copyInvite(): Promise<void> {
@@ -459,7 +552,9 @@ export class P2PCall extends LitElement {
   private pictureInPicture(): void {
     const video = this.renderRoot.querySelector<HTMLVideoElement>('video[part~="remote-video"]');
     if (!video) return;
-    if (document.pictureInPictureElement === video) void document.exitPictureInPicture();
+    // In a shadow root document.pictureInPictureElement is the host, never the video.
+    const root = this.shadowRoot as ShadowRoot & { pictureInPictureElement?: Element | null };
+    if (root.pictureInPictureElement === video || document.pictureInPictureElement === this) void document.exitPictureInPicture().catch(() => undefined);
     else void video.requestPictureInPicture?.().catch(() => undefined);
   }
 
@@ -483,15 +578,13 @@ export class P2PCall extends LitElement {
     }
   }
 
-  private async chooseDevice(kind: 'camera' | 'microphone' | 'speaker', deviceId: string): Promise<void> {
+  private async chooseDevice(kind: DeviceKind, deviceId: string): Promise<void> {
+    this.chosen[kind] = deviceId;
     if (kind === 'speaker') {
-      this.speakerChoice = deviceId;
       const video = this.renderRoot.querySelector<HTMLVideoElement & { setSinkId?(id: string): Promise<void> }>('video[part~="remote-video"]');
       await video?.setSinkId?.(deviceId).catch(() => undefined);
       return;
     }
-    if (kind === 'camera') this.cameraChoice = deviceId;
-    else this.microphoneChoice = deviceId;
     const call = this.controller.call;
     if (call) await call.useDevice(kind === 'camera' ? 'video' : 'audio', deviceId);
     else if (this._state === 'preview') await this.startPreview();
@@ -501,142 +594,110 @@ export class P2PCall extends LitElement {
   // -------------------------------------------------------------------------------------------
   // Rendering
 
+  private uiLang(): string {
+    return this.lang || this.closest('[lang]')?.getAttribute('lang') || document.documentElement.lang || navigator.language;
+  }
+
   private get t(): (key: StringKey) => string {
-    return translator(this.lang || this.closest('[lang]')?.getAttribute('lang') || document.documentElement.lang || navigator.language);
+    return translator(this.uiLang(), this.strings);
   }
 
   override render(): TemplateResult {
     const state = this._state;
     const inCall = state === 'waiting' || state === 'connecting' || state === 'connected' || state === 'reconnecting';
+    const c = this.controller;
     return html`
       <div part="base" class="base" data-state=${state} ?data-audio-only=${this.audioOnly}>
         <div part="stage" class="stage">
-          ${this.renderRemote(inCall)}
-          ${this.renderLocal(inCall)}
+          ${inCall ? this.renderRemote() : nothing}
+          ${inCall ? this.renderSelf() : nothing}
           ${state === 'preview' ? this.renderLobby() : nothing}
-          ${this.renderStatus()}
+          ${statusView({
+            t: this.t, state, room: this.room, peerPresent: c.peerPresent, peerLeft: c.peerLeft, copied: this._copied,
+            inviteUrl: this.inviteUrl || location.href, errorKey: this._error ? errorKey(this._error.code) : undefined,
+            onCopy: () => void this.copyInvite(), onJoin: () => this.join().catch(() => undefined),
+          })}
           ${this._notice ? this.renderNotice(this._notice) : nothing}
-          ${inCall && this._chatOpen ? this.renderChat() : nothing}
-          ${this._devicesOpen && inCall ? this.renderDevices() : nothing}
+          ${inCall && this._chatOpen ? chatPanel({
+            t: this.t, lines: c.chat, lang: resolveLanguage(this.uiLang()),
+            onSend: (e) => this.sendChat(e), onClose: () => this.closePanels(),
+          }) : nothing}
+          ${inCall && this._devicesOpen ? devicesPanel(this.t, this.deviceFields(), () => this.closePanels()) : nothing}
+          ${inCall && this._toast && !this._chatOpen ? chatToast(this.t, this._toast, () => this.togglePanel('chat')) : nothing}
         </div>
         ${inCall ? this.renderControls() : nothing}
-        <div class="sr-only" role="status" aria-live="polite">${keyed(this._heard, this.announcement())}</div>
+        <div class="sr-only" role="status" aria-live="polite">${keyed(c.heard, this.announcement())}</div>
       </div>
     `;
   }
 
-  private renderRemote(inCall: boolean) {
-    if (!inCall) return nothing;
-    const remote = this.controller.remote;
-    const present = this._state === 'connected' || this._state === 'reconnecting';
+  private renderRemote() {
+    const c = this.controller;
+    const remote = c.remote;
+    // Alone in the room there is nobody to show: no name tag, no placeholder.
+    const present = c.peerPresent && (this._state === 'connected' || this._state === 'reconnecting');
     const name = remote?.displayName || this.t('them');
     const showAvatar = this.audioOnly || (present && remote !== undefined && !remote.camera && !remote.screen);
-    const quality = this.controller.stats?.quality;
+    const quality = c.stats?.quality;
+    const qualityLabel = quality ? this.t(`quality${capitalize(quality)}` as StringKey) : '';
     return html`
-      <video part="remote-video" class="remote" playsinline autoplay ?hidden=${!present || showAvatar}
+      <video part="remote-video" class="remote ${remote?.screen ? 'screen' : ''}" playsinline autoplay ?hidden=${!present || showAvatar}
         @enterpictureinpicture=${() => (this._pictureInPicture = true)}
         @leavepictureinpicture=${() => (this._pictureInPicture = false)}></video>
-      ${present && showAvatar ? html`<div part="avatar" class="avatar" aria-hidden="true">${initial(name)}</div>` : nothing}
+      ${present && showAvatar ? html`<div part="avatar" class="avatar ${c.speaking.remote ? 'speaking' : ''}" aria-hidden="true">${initial(name)}</div>` : nothing}
       ${present ? html`
-        <div class="remote-label">
+        <div class="remote-label ${c.speaking.remote ? 'speaking' : ''}">
           <span>${name}</span>
           ${remote && !remote.microphone ? html`<span class="badge" title=${this.t('muted')}>${icons.micOff}<span class="sr-only">${this.t('muted')}</span></span>` : nothing}
-          ${quality ? html`<span class="quality q-${quality}" role="img" aria-label=${this.t(`quality${capitalize(quality)}` as StringKey)} title=${this.t(`quality${capitalize(quality)}` as StringKey)}><i></i><i></i><i></i></span>` : nothing}
+          ${quality ? html`<span class="quality q-${quality}" role="img" aria-label=${qualityLabel} title=${qualityLabel}><i></i><i></i><i></i></span>` : nothing}
         </div>` : nothing}
       ${this._soundBlocked ? html`<button class="unlock" @click=${this.enableSound}>${icons.sound}${this.t('enableSound')}</button>` : nothing}
     `;
   }
 
-  private renderLocal(inCall: boolean) {
-    const lobby = this._state === 'preview';
-    if (this.audioOnly || !(inCall || lobby)) return nothing;
-    const cameraOn = lobby ? (this.preview.stream?.getVideoTracks().length ?? 0) > 0 : this.controller.media.camera || this.controller.media.screen;
-    return html`<video part="local-video" class=${lobby ? 'local lobby-view' : 'local'} playsinline autoplay muted ?hidden=${!cameraOn}
-      aria-label=${this.t('you')}></video>`;
+  /** Your own tile: the camera (mirrored), your screen (as the other side sees it), or your initial when the camera is off. */
+  private renderSelf() {
+    if (this.audioOnly) return nothing;
+    const { camera, screen, microphone } = this.controller.media;
+    const mirrored = camera && !screen;
+    return html`
+      <video part="local-video" class="local ${mirrored ? 'mirrored' : ''} ${screen ? 'screen' : ''}" playsinline autoplay muted ?hidden=${!camera && !screen}
+        aria-label=${this.t('you')}></video>
+      ${camera || screen ? nothing : html`<div part="self-tile" class="local self-tile ${this.controller.speaking.local ? 'speaking' : ''}" role="img" aria-label=${`${this.t('you')}, ${this.t('cameraIsOff')}${microphone ? '' : `, ${this.t('muted')}`}`}>
+        <span part="avatar" class="avatar">${initial(this.displayName || this.t('you'))}</span>
+        ${microphone ? nothing : html`<span class="badge">${icons.micOff}</span>`}
+      </div>`}`;
   }
 
   private renderLobby() {
-    const level = Math.round(this.preview.level * 100);
-    return html`
-      <form part="lobby" class="lobby panel" @submit=${(e: Event) => {
-        e.preventDefault();
-        this.join().catch(() => undefined);
-      }}>
-        <h2>${this.t('lobbyTitle')}</h2>
-        ${this.cameraOff && !this.audioOnly ? html`<p>${this.t('cameraIsOff')}</p>` : nothing}
-        <label class="field">${this.t('joinAs')}
-          <input name="name" autocomplete="nickname" maxlength="80" .value=${this.displayName}
-            @input=${(e: Event) => (this.displayName = (e.target as HTMLInputElement).value)} />
-        </label>
-        ${this.renderDeviceFields()}
-        <label class="field">${this.t('micLevel')}<meter min="0" max="100" low="5" .value=${level}></meter></label>
-        <button part="join-button" class="primary" type="submit">${this.t('join')}</button>
-      </form>
-    `;
+    const cameraOn = !this.audioOnly && !this.cameraOff;
+    return lobbyView({
+      t: this.t,
+      name: this.displayName,
+      initial: initial(this.displayName || this.t('you')),
+      microphone: !this.muted,
+      camera: this.audioOnly ? undefined : cameraOn,
+      showsVideo: cameraOn && (this.preview.stream?.getVideoTracks().length ?? 0) > 0,
+      level: this.preview.level,
+      full: this._roomFull,
+      devices: this.deviceFields(),
+      onName: (value) => {
+        this.nameTyped = true;
+        this.displayName = value;
+      },
+      onMicrophone: () => (this.muted = !this.muted),
+      onCamera: () => (this.cameraOff = !this.cameraOff),
+      onJoin: () => this.join().catch(() => undefined),
+    });
   }
 
-  private renderDeviceFields() {
-    const { cameras, microphones, speakers } = this.devices.lists;
-    const select = (kind: 'camera' | 'microphone' | 'speaker', list: MediaDeviceInfo[], chosen: string | undefined) =>
-      list.length === 0 ? nothing : html`
-        <label class="field">${this.t(kind)}
-          <select @change=${(e: Event) => void this.chooseDevice(kind, (e.target as HTMLSelectElement).value)}>
-            ${list.map((device, i) => html`<option value=${device.deviceId} ?selected=${device.deviceId === chosen}>${device.label || `${this.t(kind)} ${i + 1}`}</option>`)}
-          </select>
-        </label>`;
-    const canChooseSpeaker = 'setSinkId' in HTMLMediaElement.prototype;
-    return html`
-      ${this.audioOnly ? nothing : select('camera', cameras, this.cameraChoice)}
-      ${select('microphone', microphones, this.microphoneChoice)}
-      ${canChooseSpeaker ? select('speaker', speakers, this.speakerChoice) : nothing}
-    `;
-  }
-
-  private renderDevices() {
-    return html`
-      <div class="devices panel" role="dialog" aria-label=${this.t('settings')}>
-        ${this.renderDeviceFields()}
-        <button class="icon close" @click=${() => (this._devicesOpen = false)} aria-label=${this.t('close')}>${icons.close}</button>
-      </div>`;
-  }
-
-  private renderStatus() {
-    const t = this.t;
-    switch (this._state) {
-      case 'idle':
-        return this.room ? nothing : html`<div part="status" class="status panel"><p>${t('noRoom')}</p></div>`;
-      case 'joining':
-        return html`<div part="status" class="status panel"><span class="spinner" aria-hidden="true"></span><p>${t('joining')}</p></div>`;
-      case 'waiting':
-        return html`<div part="status" class="status panel">
-          ${this._peerLeft ? html`<p>${t('peerLeft')}</p>` : nothing}
-          <p>${t('waiting')}</p>
-          <button class="secondary" @click=${() => void this.copyInvite()}>${icons.link}${t(this._copied === 'done' ? 'copied' : this._copied ? 'copyFailed' : 'copyLink')}</button>
-          ${this._copied === 'failed' ? html`<input class="invite" readonly aria-label=${t('copyLink')} .value=${this.inviteUrl || location.href} />` : nothing}
-        </div>`;
-      case 'connecting':
-        return html`<div part="status" class="status panel"><span class="spinner" aria-hidden="true"></span><p>${t('connecting')}</p></div>`;
-      case 'reconnecting':
-        return html`<div part="status" class="status panel overlay"><span class="spinner" aria-hidden="true"></span><p>${t('reconnecting')}</p></div>`;
-      case 'ended':
-        return html`<div part="status" class="status panel"><p>${t('ended')}</p>
-          <button class="primary" @click=${() => this.join().catch(() => undefined)}>${t('rejoin')}</button></div>`;
-      case 'error': {
-        const code = this._error?.code ?? 'unknown';
-        const key = errorKey(code);
-        // Always a way on (EMBED.md: "the UI offers a retry"): a room frees up, a host page
-        // renews its token, a server is updated; a retry that cannot help fails again at once.
-        return html`<div part="status" class="status panel error" role="alert"><p>${t(key)}</p>
-          <button class="primary" @click=${() => this.join().catch(() => undefined)}>${t('retry')}</button></div>`;
-      }
-      default:
-        return nothing;
-    }
+  private deviceFields() {
+    return deviceFields({ t: this.t, lists: this.devices.lists, chosen: this.chosen, audioOnly: this.audioOnly, onChoose: (kind, id) => void this.chooseDevice(kind, id) });
   }
 
   private renderNotice(notice: ErrorInfo) {
-    const key = errorKey(notice.code);
-    return html`<div class="notice" role="alert"><span>${this.t(key)}</span>
+    const framed = notice.code === 'media-denied' && mediaBlockedByFrame(this.audioOnly);
+    return html`<div class="notice" role="alert"><span>${this.t(framed ? 'frameBlocked' : errorKey(notice.code))}</span>
       <button class="icon" @click=${() => (this._notice = undefined)} aria-label=${this.t('close')}>${icons.close}</button></div>`;
   }
 
@@ -644,42 +705,23 @@ export class P2PCall extends LitElement {
     const t = this.t;
     const { microphone, camera, screen } = this.controller.media;
     const call = this.controller.call;
-    const canShare = typeof navigator.mediaDevices?.getDisplayMedia === 'function';
-    const canPip = 'pictureInPictureEnabled' in document && document.pictureInPictureEnabled && !this.audioOnly;
-    const button = (name: string, label: string, icon: unknown, pressed: boolean | undefined, onClick: () => void) => html`
-      <button part="button ${name}-button" class="icon b-${name}" aria-label=${label} title=${label}
-        aria-pressed=${pressed === undefined ? nothing : String(pressed)} @click=${onClick}>${icon}</button>`;
-    return html`
-      <div part="controls" class="controls" role="toolbar" aria-label=${t('controls')} @keydown=${this.toolbarKeys}>
-        ${button('microphone', t('muteMicrophone'), microphone ? icons.mic : icons.micOff, !microphone, () => void call?.setMicrophone(!microphone))}
-        ${this.audioOnly ? nothing : button('camera', t('stopCamera'), camera ? icons.cam : icons.camOff, !camera, () => void call?.setCamera(!camera))}
-        ${canShare && !this.audioOnly ? button('screen', t('shareScreen'), icons.screen, screen, () => void call?.setScreenShare(!screen)) : nothing}
-        ${button('chat', this._unread > 0 ? t('chatUnread').replace('{n}', String(this._unread)) : t('chat'), html`${icons.chat}${this._unread > 0 ? html`<span class="unread">${this._unread}</span>` : nothing}`, this._chatOpen, () => {
-          this._chatOpen = !this._chatOpen;
-          this._unread = 0;
-        })}
-        ${button('devices', t('settings'), icons.settings, this._devicesOpen, () => {
-          this._devicesOpen = !this._devicesOpen;
-          if (this._devicesOpen) void this.devices.refresh();
-        })}
-        ${canPip ? button('pip', t('pictureInPicture'), icons.pip, this._pictureInPicture, () => this.pictureInPicture()) : nothing}
-        ${button('fullscreen', t('fullscreen'), icons.fullscreen, this._fullscreen, () => this.toggleFullscreen())}
-        ${button('hangup', t('hangup'), icons.hangup, undefined, () => this.hangup())}
-      </div>`;
-  }
-
-  private renderChat() {
-    const t = this.t;
-    return html`
-      <aside part="chat" class="chat panel" aria-label=${t('chat')}>
-        <ol class="chat-log">
-          ${this.controller.chat.map((line) => html`<li class=${line.from}>${line.text}</li>`)}
-        </ol>
-        <form @submit=${this.sendChat}>
-          <input name="message" maxlength="4000" autocomplete="off" aria-label=${t('messagePlaceholder')} placeholder=${t('messagePlaceholder')} />
-          <button class="primary" type="submit">${t('send')}</button>
-        </form>
-      </aside>`;
+    const shown = parseControls(this.controls);
+    const canShare = typeof navigator.mediaDevices?.getDisplayMedia === 'function' && allowedHere('display-capture');
+    const canPip = document.pictureInPictureEnabled === true && !this.audioOnly;
+    const canFullscreen = document.fullscreenEnabled !== false;
+    const unread = this.controller.unread;
+    const all: Array<ToolButton | false> = [
+      { name: 'microphone', label: t(microphone ? 'muteMicrophone' : 'unmuteMicrophone'), icon: microphone ? icons.mic : icons.micOff, off: !microphone, onClick: () => void call?.setMicrophone(!microphone) },
+      !this.audioOnly && { name: 'camera', label: t(camera ? 'stopCamera' : 'startCamera'), icon: camera ? icons.cam : icons.camOff, off: !camera, onClick: () => void call?.setCamera(!camera) },
+      canShare && !this.audioOnly && { name: 'screen', label: t(screen ? 'stopSharing' : 'shareScreen'), icon: icons.screen, off: screen, onClick: () => void call?.setScreenShare(!screen) },
+      { name: 'chat', label: unread > 0 ? t('chatUnread').replace('{n}', String(unread)) : t('chat'), icon: icons.chat, badge: unread, expanded: this._chatOpen, onClick: () => this.togglePanel('chat') },
+      { name: 'devices', label: t('settings'), icon: icons.settings, expanded: this._devicesOpen, onClick: () => this.togglePanel('devices') },
+      canPip && { name: 'pip', label: t(this._pictureInPicture ? 'exitPictureInPicture' : 'pictureInPicture'), icon: icons.pip, off: this._pictureInPicture, onClick: () => this.pictureInPicture() },
+      canFullscreen && { name: 'fullscreen', label: t(this._fullscreen ? 'exitFullscreen' : 'fullscreen'), icon: icons.fullscreen, off: this._fullscreen, onClick: () => this.toggleFullscreen() },
+      { name: 'hangup', label: t('hangup'), icon: icons.hangup, onClick: () => this.hangup() },
+    ];
+    const buttons = all.filter((b): b is ToolButton => b !== false && shown.has(b.name));
+    return toolbarView({ t, buttons, current: this.toolbarCurrent, onCurrent: (name) => (this.toolbarCurrent = name) });
   }
 
   private announcement(): string {
@@ -687,17 +729,18 @@ export class P2PCall extends LitElement {
       joining: 'joining', waiting: 'waiting', connecting: 'connecting', connected: 'connected',
       reconnecting: 'reconnecting', ended: 'ended',
     };
+    const c = this.controller;
     // Errors are not repeated here: the error panel is role="alert" and announces itself.
-    if (this._heard > 0) return this.t('newMessage').replace('{name}', this.controller.remote?.displayName || this.t('them'));
-    const key = keys[this._state];
+    if (c.heard > 0) return this.t('newMessage').replace('{name}', c.remote?.displayName || this.t('them'));
+    const key = this._state === 'reconnecting' && !c.peerPresent ? 'waiting' : keys[this._state];
     const text = key ? this.t(key) : '';
-    return this._state === 'waiting' && this._peerLeft ? `${this.t('peerLeft')} ${text}` : text;
+    return key === 'waiting' && c.peerLeft ? `${this.t('peerLeft')} ${text}` : text;
   }
 }
 
 /** The i18n key of an error code's human message (a generic one for codes without their own). */
 function errorKey(code: string): StringKey {
-  return (EXPLAINED.has(code) ? `error.${code}` : 'error.unknown') as StringKey;
+  return isExplainedCode(code) ? `error.${code}` : 'error.unknown';
 }
 
 /** getUserMedia constraints for one kind: the device the user picked, or the default. */
@@ -715,8 +758,28 @@ function parseIceServers(value: string | null): RTCIceServer[] | undefined {
   }
 }
 
+const NAME_KEY = 'p2p-call:display-name';
+
+/** The name typed in a lobby on this site before ('' if none, or storage is off). */
+function remembered(): string {
+  try {
+    return localStorage.getItem(NAME_KEY) ?? '';
+  } catch {
+    return '';
+  }
+}
+
+function remember(name: string): void {
+  try {
+    if (name.trim()) localStorage.setItem(NAME_KEY, name.trim());
+    else localStorage.removeItem(NAME_KEY);
+  } catch {
+    // Storage blocked (e.g. a sandboxed frame): nothing to remember with.
+  }
+}
+
 function initial(name: string): string {
-  return (name.trim()[0] ?? '?').toUpperCase();
+  return ([...name.trim()][0] ?? '?').toUpperCase();
 }
 
 function capitalize(text: string): string {

@@ -22,11 +22,11 @@ let host: Server;
 let hostOrigin: string;
 
 /** The third-party page: nothing but the script tag and the element, under a strict CSP. */
-function hostPage(room: string, script: 'esm' | 'iife'): string {
+function hostPage(room: string, script: 'esm' | 'iife', lang = 'en'): string {
   const tag = script === 'esm'
     ? `<script type="module" src="${signalingOrigin}/p2p-call.js"></script>`
     : `<script src="${signalingOrigin}/p2p-call.iife.js"></script>`;
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Host page</title>${tag}</head>
+  return `<!doctype html><html lang="${lang}"><head><meta charset="utf-8"><title>Host page</title>${tag}</head>
     <body><p2p-call room="${room}" autojoin display-name="Guest"></p2p-call></body></html>`;
 }
 
@@ -38,6 +38,7 @@ before(async () => {
     const url = new URL(req.url ?? '/', 'http://x');
     const room = url.searchParams.get('room') ?? 'none';
     const script = url.searchParams.get('script') === 'iife' ? 'iife' : 'esm';
+    const lang = /^[A-Za-z-]{2,10}$/.test(url.searchParams.get('lang') ?? '') ? url.searchParams.get('lang')! : 'en';
     res.writeHead(200, {
       'Content-Type': 'text/html; charset=utf-8',
       // No inline script, no eval, no inline style; only the call server's origin.
@@ -50,7 +51,7 @@ before(async () => {
         "img-src 'self' data:",
       ].join('; '),
     });
-    res.end(hostPage(room, script));
+    res.end(hostPage(room, script, lang));
   });
   await new Promise<void>((done) => host.listen(0, '127.0.0.1', done));
   hostOrigin = `http://127.0.0.1:${(host.address() as AddressInfo).port}`;
@@ -69,7 +70,7 @@ interface Recorded {
 }
 
 /** Opens the host page with recorders installed before any page script runs (exempt from CSP). */
-async function openHost(room: string, script: 'esm' | 'iife' = 'esm', inBrowser: Browser = browser): Promise<Page> {
+async function openHost(room: string, script: 'esm' | 'iife' = 'esm', inBrowser: Browser = browser, lang = 'en'): Promise<Page> {
   const page = await inBrowser.newPage();
   await page.evaluateOnNewDocument(() => {
     const recorded = { events: [] as Array<{ type: string; detail: unknown }>, csp: [] as string[] };
@@ -79,7 +80,7 @@ async function openHost(room: string, script: 'esm' | 'iife' = 'esm', inBrowser:
     }
     document.addEventListener('securitypolicyviolation', (event) => recorded.csp.push(`${event.violatedDirective} ${event.blockedURI}`));
   });
-  await page.goto(`${hostOrigin}/?room=${room}&script=${script}`);
+  await page.goto(`${hostOrigin}/?room=${room}&script=${script}&lang=${lang}`);
   return page;
 }
 
@@ -179,5 +180,35 @@ describe('script-tag embed on a third-party origin under a strict CSP', () => {
     assert.ok(!events.some((e) => e.type === 'p2p-error' || e.type === 'p2p-peer-leave'), 'not an error, not a departure (yet)');
     await a.evaluate(`document.querySelector('p2p-call').hangup()`);
     await a.close();
+  });
+});
+
+describe('languages other than English load from next to the bundle, only when used', () => {
+  for (const script of ['esm', 'iife'] as const) {
+    test(`${script}: a German page gets German from /lang/de.js, and no other language file`, async () => {
+      const page = await openHost(`lang-${script}-${Date.now().toString(36)}`, script, browser, 'de');
+      try {
+        await state(page, 'waiting');
+        await page.waitForFunction(() => document.querySelector('p2p-call')?.shadowRoot?.textContent?.includes('Warten auf die andere Person'), { polling: 100, timeout: 10_000 });
+        const files = await page.evaluate(() => performance.getEntriesByType('resource').map((e) => e.name).filter((name) => name.includes('/lang/')));
+        assert.deepEqual(files, [`${signalingOrigin}/lang/de.js`]);
+        assert.deepEqual((await recorded(page)).csp, [], 'no CSP violation');
+      } finally {
+        await page.evaluate(() => document.querySelector('p2p-call')?.hangup());
+        await page.close();
+      }
+    });
+  }
+
+  test('an English page loads no language file at all', async () => {
+    const page = await openHost(`lang-en-${Date.now().toString(36)}`, 'esm');
+    try {
+      await state(page, 'waiting');
+      const files = await page.evaluate(() => performance.getEntriesByType('resource').map((e) => e.name).filter((name) => name.includes('/lang/')));
+      assert.deepEqual(files, []);
+    } finally {
+      await page.evaluate(() => document.querySelector('p2p-call')?.hangup());
+      await page.close();
+    }
   });
 });

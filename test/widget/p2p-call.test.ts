@@ -307,16 +307,16 @@ describe('<p2p-call> attributes, properties and events', () => {
     const el = await element(html`<p2p-call room=${uniqueRoom()} server=${server.wsUrl} autojoin muted></p2p-call>`);
     await stateOf(el, 'waiting');
     await el.updateComplete;
-    expect(button(el, /microphone/i).getAttribute('aria-pressed')).to.equal('true');
+    expect(button(el, /microphone/i).getAttribute('aria-label')).to.equal('Unmute microphone');
     button(el, /microphone/i).click();
-    await until(() => button(el, /microphone/i).getAttribute('aria-pressed') === 'false', 'unmuted by the user');
+    await until(() => button(el, /microphone/i).getAttribute('aria-label') === 'Mute microphone', 'unmuted by the user');
     await until(() => !el.muted && !el.hasAttribute('muted'), 'muted follows the microphone');
     el.muted = true; // the host page mutes again
-    await until(() => button(el, /microphone/i).getAttribute('aria-pressed') === 'true', 'muted by the host page');
+    await until(() => button(el, /microphone/i).getAttribute('aria-label') === 'Unmute microphone', 'muted by the host page');
     button(el, /camera/i).click();
     await until(() => el.cameraOff && el.hasAttribute('camera-off'), 'camera-off follows the camera');
     el.cameraOff = false;
-    await until(() => button(el, /camera/i).getAttribute('aria-pressed') === 'false', 'camera back on by the host page');
+    await until(() => button(el, /camera/i).getAttribute('aria-label') === 'Turn off camera', 'camera back on by the host page');
   });
 
   it('sends chat as text, never HTML, and fires p2p-message', async () => {
@@ -348,32 +348,36 @@ describe('<p2p-call> attributes, properties and events', () => {
     const server = await startServer();
     const { a } = await connectedPair(server);
     const mic = button(a, /microphone/i);
-    expect(mic.getAttribute('aria-pressed')).to.equal('false');
+    expect(mic.getAttribute('aria-label')).to.equal('Mute microphone');
     mic.focus();
     await sendKeys({ press: 'm' });
-    await until(() => button(a, /microphone/i).getAttribute('aria-pressed') === 'true', 'muted by m');
+    await until(() => button(a, /microphone/i).getAttribute('aria-label') === 'Unmute microphone', 'muted by m');
     await sendKeys({ press: 'v' });
-    await until(() => button(a, /camera/i).getAttribute('aria-pressed') === 'true', 'camera off by v');
+    await until(() => button(a, /camera/i).getAttribute('aria-label') === 'Turn on camera', 'camera off by v');
     button(a, /^chat$/i).click();
     await a.updateComplete;
     shadow(a).querySelector<HTMLInputElement>('.chat input')!.focus();
     await sendKeys({ type: 'm' });
-    expect(button(a, /microphone/i).getAttribute('aria-pressed')).to.equal('true');
+    expect(button(a, /microphone/i).getAttribute('aria-label')).to.equal('Unmute microphone');
     // Outside the element the shortcut does nothing.
     (document.activeElement as HTMLElement | null)?.blur();
     document.body.focus();
     await sendKeys({ press: 'm' });
-    expect(button(a, /microphone/i).getAttribute('aria-pressed')).to.equal('true');
+    expect(button(a, /microphone/i).getAttribute('aria-label')).to.equal('Unmute microphone');
   });
 
-  it('every control is a labelled button with a pressed state where it toggles', async () => {
+  it('every control is a labelled button whose label says what a click does; panel buttons say if open', async () => {
     const server = await startServer();
     const { a } = await connectedPair(server);
     const controls = [...shadow(a).querySelectorAll('[part~="controls"] button')];
     expect(controls.length).to.be.greaterThan(4);
     for (const control of controls) expect(control.getAttribute('aria-label'), control.outerHTML).to.be.a('string').and.not.empty;
-    expect(button(a, /microphone/i).hasAttribute('aria-pressed')).to.equal(true);
-    expect(button(a, /camera/i).hasAttribute('aria-pressed')).to.equal(true);
+    // A label that changes with the state, never also aria-pressed (that would read "Unmute, pressed").
+    expect(button(a, /microphone/i).hasAttribute('aria-pressed')).to.equal(false);
+    expect(button(a, /microphone/i).getAttribute('aria-label')).to.equal('Mute microphone');
+    expect(button(a, /camera/i).getAttribute('aria-label')).to.equal('Turn off camera');
+    expect(button(a, /^chat$/i).getAttribute('aria-expanded')).to.equal('false');
+    expect(button(a, /devices/i).getAttribute('aria-expanded')).to.equal('false');
     expect(shadow(a).querySelector('[aria-live="polite"]')!.textContent).to.contain('Connected');
   });
 
