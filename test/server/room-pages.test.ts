@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { pino } from 'pino';
 import { createRequestHandler } from '../../server/http.js';
-import { rawRequest, portOf } from './helpers.js';
+import { harness, httpGet, rawRequest, portOf } from './helpers.js';
 
 describe('room occupancy, language files and the not-found page', () => {
   let dir: string;
@@ -76,5 +76,26 @@ describe('room occupancy, language files and the not-found page', () => {
     const json = await rawRequest(portOf(server.address()), '/r/bad%20room!');
     assert.equal(json.status, 404);
     assert.deepEqual(JSON.parse(json.body), { error: 'not-found' });
+  });
+});
+
+describe('GET /rooms/<room> on the real server reads the room store', () => {
+  test('0, then 1, then 2 seats taken; a held seat counts', async (t) => {
+    const h = await harness(t, { reconnectGraceMs: 30_000 });
+    const occupancy = async () => JSON.parse((await httpGet(`${h.httpUrl}/rooms/room`)).body).occupancy as number;
+    assert.equal(await occupancy(), 0);
+    const a = await h.seat();
+    assert.equal(await occupancy(), 1);
+    const b = await h.seat();
+    await a.client.next('peer-joined');
+    assert.equal(await occupancy(), 2);
+    b.client.drop();
+    await a.client.next('peer-disconnected');
+    assert.equal(await occupancy(), 2, 'the held seat is still taken');
+  });
+
+  test('not offered where joins need a token (who is in a room is as private as the room)', async (t) => {
+    const h = await harness(t, { tokenSecret: 'token-secret-0123456789abcdef' });
+    assert.equal((await httpGet(`${h.httpUrl}/rooms/room`)).status, 404);
   });
 });
