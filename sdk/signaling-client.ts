@@ -119,6 +119,8 @@ export class SignalingClient extends Emitter<SignalingEvents> {
   /** Whether the pending `join` carries a resume value (so its `joined` is the same seat). */
   private joinSentResume = false;
   private attempts = 0;
+  /** The least wait before the next reconnect, as a `server-busy` answer asked. */
+  private retryAfterMs = 0;
   private queue: SignalData[] = [];
   private timers = new Set<ReturnType<typeof setTimeout>>();
   private pingTimer: ReturnType<typeof setInterval> | undefined;
@@ -323,13 +325,19 @@ export class SignalingClient extends Emitter<SignalingEvents> {
         this.joinSentResume = false;
         this.write({ type: 'join', room: this.options.room, ...(this.options.token !== undefined ? { token: this.options.token } : {}) });
         return;
-      case 'room-full':
-      case 'unauthorized':
       case 'server-busy':
-        if (this._state !== 'joined') {
-          this.fail(new CallError(code, text, retryAfterMs === undefined ? {} : { retryAfterMs }));
+        if (this._state !== 'joined' && this.hadSeatBefore) {
+          // Taking our seat back failed for now (e.g. the server's store is unreachable): the
+          // call's media may still flow, so try again after the time the server asked for.
+          this.retryAfterMs = retryAfterMs ?? 0;
+          this.dropSocket();
           return;
         }
+        if (this.refusedJoin(code, text, retryAfterMs)) return;
+        break;
+      case 'room-full':
+      case 'unauthorized':
+        if (this.refusedJoin(code, text, retryAfterMs)) return;
         break;
       case 'session-replaced':
         this.fail(new CallError(code, 'the call continued in another tab or window'));
@@ -342,6 +350,13 @@ export class SignalingClient extends Emitter<SignalingEvents> {
         return;
     }
     this.emit('error', new CallError(code, text, { fatal: false, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) }));
+  }
+
+  /** A refusal of our join (not of a later message) is fatal; true if it was one. */
+  private refusedJoin(code: string, text: string, retryAfterMs: number | undefined): boolean {
+    if (this._state === 'joined') return false;
+    this.fail(new CallError(code, text, retryAfterMs === undefined ? {} : { retryAfterMs }));
+    return true;
   }
 
   private socketClosed(code: number, opened: boolean): void {
@@ -399,7 +414,8 @@ export class SignalingClient extends Emitter<SignalingEvents> {
       base = maxDelayMs;
     }
     this.setState('reconnecting');
-    const delay = base * (1 - jitter * Math.random());
+    const delay = Math.max(base * (1 - jitter * Math.random()), this.retryAfterMs);
+    this.retryAfterMs = 0;
     this.attempts++;
     this.later(() => {
       if (this._state === 'reconnecting') this.openSocket();

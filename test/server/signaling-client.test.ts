@@ -217,4 +217,41 @@ describe('SignalingClient (Node, real server)', () => {
     assert.equal(error.code, 'server-unreachable');
     assert.ok(opened >= 1, `sockets opened on the silent server: ${opened}`);
   });
+  test('server-busy while taking its seat back is not fatal: the client waits retryAfterMs and resumes', async (t) => {
+    // A node whose Redis is down answers a resume with server-busy; the call must survive it.
+    const joins: Array<{ resume?: string; at: number }> = [];
+    const url = await fakeServer(t, (socket) => {
+      socket.on('message', (raw) => {
+        const message = JSON.parse(raw.toString()) as { type: string; resume?: string };
+        if (message.type !== 'join') return;
+        joins.push({ ...(message.resume === undefined ? {} : { resume: message.resume }), at: Date.now() });
+        if (joins.length === 2) socket.send(JSON.stringify({ type: 'error', code: 'server-busy', message: 'store down', ref: 'join', retryAfterMs: 400 }));
+        else socket.send(FAKE_JOINED);
+        if (joins.length === 1) setTimeout(() => socket.terminate(), 10);
+      });
+    });
+    const c = client(t, { url, room: 'r', reconnect: { initialDelayMs: 20, maxDelayMs: 50, jitter: 0 } });
+    const fatal: CallError[] = [];
+    c.on('error', (error: CallError) => void (error.fatal && fatal.push(error)));
+    await c.connect();
+    const resumed = await nextEvent<{ resumed: boolean }>(c, 'joined', () => true, 5_000);
+    assert.equal(resumed.resumed, true);
+    assert.equal(joins.length, 3);
+    assert.equal(joins[1]?.resume, 'x');
+    assert.equal(joins[2]?.resume, 'x', 'still resuming the same seat');
+    assert.ok((joins[2]?.at ?? 0) - (joins[1]?.at ?? 0) >= 350, 'waited about retryAfterMs');
+    assert.deepEqual(fatal, []);
+    assert.equal(c.state, 'joined');
+  });
+
+  test('server-busy at the first join is still fatal (try again shortly)', async (t) => {
+    const url = await fakeServer(t, (socket) => {
+      socket.on('message', () => socket.send(JSON.stringify({ type: 'error', code: 'server-busy', message: 'busy', ref: 'join', retryAfterMs: 5000 })));
+    });
+    const c = client(t, { url, room: 'r' });
+    const error = await c.connect().then(() => undefined, (e: unknown) => e);
+    assert.ok(error instanceof CallError);
+    assert.equal(error.code, 'server-busy');
+    assert.equal(error.fatal, true);
+  });
 });
