@@ -45,6 +45,8 @@ async function launchFirefox(secureHost: string): Promise<Browser> {
     browser: 'firefox',
     executablePath: FIREFOX,
     headless: true,
+    // Firefox takes ~18 s to start on a loaded 2-core machine; puppeteer's default gives up at 30 s.
+    timeout: 90_000,
     extraPrefsFirefox: {
       'media.navigator.streams.fake': true,
       'media.navigator.permission.disabled': true,
