@@ -1,14 +1,17 @@
 #!/bin/sh
 # Installs the Debian packages the test suite needs, only when they are missing.
-# The list grows as suites need real parts (chromium for browser tests, coturn, redis-server, nginx).
+# The list grows as suites need real parts (chromium for browser tests, firefox-esr for the
+# Chromium ↔ Firefox interop test, coturn, redis-server, nginx).
 set -eu
 # "command:debian-package" pairs.
-required="chromium:chromium turnserver:coturn redis-server:redis-server redis-cli:redis-tools nginx:nginx ip:iproute2 iptables:iptables openssl:openssl systemd-analyze:systemd strace:strace logrotate:logrotate nft:nftables pgrep:procps"
+required="chromium:chromium firefox-esr:firefox-esr turnserver:coturn redis-server:redis-server redis-cli:redis-tools nginx:nginx ip:iproute2 iptables:iptables openssl:openssl systemd-analyze:systemd strace:strace logrotate:logrotate nft:nftables pgrep:procps"
 need=""
 for pair in $required; do
   bin=${pair%%:*}; pkg=${pair#*:}
   # A Chromium given by CHROMIUM_PATH (as the tests accept) needs no package.
   [ "$bin" = chromium ] && [ -n "${CHROMIUM_PATH:-}" ] && [ -x "$CHROMIUM_PATH" ] && continue
+  # Likewise a Firefox given by FIREFOX_PATH (test/nat/firefox-interop.test.ts).
+  [ "$bin" = firefox-esr ] && [ -n "${FIREFOX_PATH:-}" ] && [ -x "$FIREFOX_PATH" ] && continue
   command -v "$bin" >/dev/null 2>&1 || need="$need $pkg"
 done
 [ -z "$need" ] && exit 0

@@ -4,14 +4,15 @@
  * functions in a `__name` helper the page does not have, so functions passed to
  * `page.evaluate` must not declare any; text avoids the question altogether.
  */
-import type { Page } from 'puppeteer-core';
+import type { Frame, Page } from 'puppeteer-core';
 
 /**
  * Waits for `frames` new frames decoded on the element's remote <video part="remote-video">.
- * Brings the tab to the front first: only the front tab presents video frames.
+ * Brings the tab to the front first: only the front tab presents video frames. Given a frame
+ * (an iframe the element lives in), waits there and brings its page to the front.
  */
-export async function remoteFramesAdvance(page: Page, frames = 3): Promise<void> {
-  await page.bringToFront();
+export async function remoteFramesAdvance(page: Page | Frame, frames = 3): Promise<void> {
+  await ('bringToFront' in page ? page : page.page()).bringToFront();
   await page.evaluate(`new Promise((resolve, reject) => {
     const video = document.querySelector('p2p-call').shadowRoot.querySelector('video[part="remote-video"]');
     const timer = setTimeout(() => reject(new Error('remote video frames did not advance')), 10000);
@@ -31,7 +32,7 @@ export async function remoteFramesAdvance(page: Page, frames = 3): Promise<void>
  * Rejects after `timeoutMs` with "state stayed <state>, wanted <wanted>", followed by the value
  * of the page-side expression `diagnostics` if one is given.
  */
-export function waitForElementState(page: Page, wanted: string, timeoutMs = 15_000, diagnostics?: string): Promise<void> {
+export function waitForElementState(page: Page | Frame, wanted: string, timeoutMs = 15_000, diagnostics?: string): Promise<void> {
   const state = JSON.stringify(wanted);
   const more = diagnostics === undefined ? '' : ` + (${diagnostics})`;
   return page.evaluate(`new Promise((resolve, reject) => {

@@ -26,7 +26,7 @@
  * pid that no longer runs are leftovers of a crashed run and are removed by the next one.
  */
 import { execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -252,6 +252,89 @@ export function createNatLab(): NatLab {
     return lab;
   } catch (error) {
     lab.destroy();
+    throw error;
+  }
+}
+
+/**
+ * One namespace wired straight to the host by a veth pair, for a browser that must run inside a
+ * namespace while its peer runs on the host (puppeteer cannot drive a Firefox started inside a
+ * namespace, and Firefox connects over a veth where it did not over loopback alone).
+ *
+ * ```
+ *   host: <hostInterface> <hostAddress>/30  ──veth──  eth0 <nsAddress>/30 :namespace p2pnat-<pid>-<role>
+ * ```
+ *
+ * The /30 is picked at random in 198.19.0.0/16 (RFC 2544 benchmarking space; the NAT lab uses
+ * 198.18.0.0/24 only inside its own namespaces), skipping any range the host already has. The
+ * namespace has no default route and the host end is not forwarded anywhere, so what the
+ * namespace sends reaches the host's end of the pair and nothing else. The host interface is
+ * named after the pid, so parallel runs do not collide, and goes away with the namespace.
+ */
+export interface HostLink {
+  /** The namespace's full name. */
+  readonly ns: string;
+  /** The host's end of the pair, e.g. `p2pnat12345`. */
+  readonly hostInterface: string;
+  readonly hostAddress: string;
+  readonly nsAddress: string;
+  /** Runs a command inside the namespace and returns its stdout. */
+  exec(command: string, args: readonly string[]): string;
+  /** Kills what still runs in the namespace and deletes it (the veth pair goes with it). Idempotent, synchronous. */
+  destroy(): void;
+}
+
+export function createHostLink(role: string): HostLink {
+  if (!/^[a-z][a-z-]*$/.test(role)) throw new Error(`bad role "${role}": lowercase letters and dashes`);
+  const ns = `${LAB_PREFIX}${process.pid}-${role}`;
+  const hostInterface = `p2pnat${process.pid}`.slice(0, 15);
+  let hostAddress = '';
+  let nsAddress = '';
+  for (let attempt = 0; attempt < 20 && hostAddress === ''; attempt++) {
+    const third = Math.floor(Math.random() * 256);
+    const fourth = Math.floor(Math.random() * 64) * 4;
+    const subnet = `198.19.${third}.${fourth}/30`;
+    // Nothing on the host may already live in (or route) this range.
+    if (run('ip', ['-4', 'route', 'show', 'match', subnet]).split('\n').some((line) => line !== '' && !line.startsWith('default'))) continue;
+    if (run('ip', ['-4', 'addr', 'show', 'to', subnet]).trim() !== '') continue;
+    hostAddress = `198.19.${third}.${fourth + 1}`;
+    nsAddress = `198.19.${third}.${fourth + 2}`;
+  }
+  if (hostAddress === '') throw new Error('no free /30 in 198.19.0.0/16 after 20 tries');
+
+  let destroyed = false;
+  const link: HostLink = {
+    ns,
+    hostInterface,
+    hostAddress,
+    nsAddress,
+    exec: (command, args) => run('ip', ['netns', 'exec', ns, command, ...args]),
+    destroy() {
+      if (destroyed) return;
+      destroyed = true;
+      deleteNamespace(ns);
+      // Normally gone with the namespace (a veth pair dies with either end); a half-built link may have left it.
+      try {
+        run('ip', ['link', 'delete', hostInterface]);
+      } catch {
+        // already gone
+      }
+    },
+  };
+  try {
+    run('ip', ['netns', 'add', ns]);
+    run('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+    link.exec('sh', ['-c', 'echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6; echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6']);
+    run('ip', ['link', 'add', hostInterface, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
+    // IPv4 only on the host's end too: no link-local IPv6 candidates from it.
+    writeFileSync(`/proc/sys/net/ipv6/conf/${hostInterface}/disable_ipv6`, '1');
+    run('ip', ['addr', 'add', `${hostAddress}/30`, 'dev', hostInterface]);
+    run('ip', ['link', 'set', hostInterface, 'up']);
+    run('ip', ['-n', ns, 'addr', 'add', `${nsAddress}/30`, 'dev', 'eth0']);
+    run('ip', ['-n', ns, 'link', 'set', 'eth0', 'up']);
+    return link;
+  } catch (error) {
+    link.destroy();
     throw error;
   }
 }
