@@ -12,17 +12,20 @@ export const styles = css`
     --_text: var(--p2p-call-text, #f8fafc);
     --_danger: var(--p2p-call-danger, #dc2626);
     --_radius: var(--p2p-call-radius, 12px);
-    display: block;
-    position: relative;
+    /* What the layout stands on is !important: a page's rules beat a plain :host rule, and a
+       page with \`* { all: unset }\` would make the element an empty inline box that its UI
+       spills out of. Sizes stay overridable (width, height), the ratio through a property. */
+    display: block !important;
+    position: relative !important;
     /* The host's box when it gives one; otherwise the width available and a 4:3 (3:4 on a
        portrait screen) height, never taller than the viewport. No minimum: a 300 px box fits. */
     width: 100%;
     height: 100%;
-    aspect-ratio: 4 / 3;
+    aspect-ratio: var(--p2p-call-aspect-ratio, 4 / 3) !important;
     max-height: 100vh;
     max-height: 100dvh;
-    container-type: size;
-    font-family: var(--p2p-call-font, system-ui, -apple-system, 'Segoe UI', sans-serif);
+    container-type: size !important;
+    font-family: var(--p2p-call-font, system-ui, -apple-system, 'Segoe UI', sans-serif) !important;
     color: var(--_text);
     color-scheme: dark;
   }
@@ -34,7 +37,7 @@ export const styles = css`
       color-scheme: light;
     }
   }
-  @media (orientation: portrait) { :host { aspect-ratio: 3 / 4; } }
+  @media (orientation: portrait) { :host { aspect-ratio: var(--p2p-call-aspect-ratio, 3 / 4) !important; } }
   [hidden] { display: none !important; }
   .base {
     position: absolute;

@@ -69,6 +69,7 @@ type ErrorInfo = { code: string; message: string; fatal: boolean };
  * @cssprop [--p2p-call-danger=#dc2626] - Leave button and errors.
  * @cssprop [--p2p-call-radius=12px] - Corner radius.
  * @cssprop [--p2p-call-font=system-ui, -apple-system, 'Segoe UI', sans-serif] - Font family.
+ * @cssprop [--p2p-call-aspect-ratio=4 / 3] - Width to height when the host gives the element no height (3 / 4 on a portrait screen).
  */
 export class P2PCall extends LitElement {
   static override styles = styles;
