@@ -46,8 +46,11 @@ export interface RoomDirectory {
   signal(seat: SeatHandle, data: SignalData): 'peer-absent' | undefined;
   /** Explicit hangup: frees the seat at once. */
   leave(seat: SeatHandle): void;
-  /** The seat's socket is gone without `leave`: hold the seat for the grace period. */
-  drop(seat: SeatHandle): void;
+  /**
+   * The seat's socket is gone without `leave`: hold the seat for the grace period, or for
+   * `graceMs` when that is shorter (the page said it is going away: `away`).
+   */
+  drop(seat: SeatHandle, graceMs?: number): void;
   readonly roomCount: number;
   /** Stops every grace timer (server shutdown). */
   close(): void;
@@ -187,12 +190,13 @@ export class InMemoryRooms implements RoomDirectory {
     this.removeSeat(handle as Seat, 'hangup');
   }
 
-  drop(handle: SeatHandle): void {
+  drop(handle: SeatHandle, graceMs = this.options.graceMs): void {
     const seat = handle as Seat;
     if (!this.isSeated(seat)) return;
+    const hold = Math.min(graceMs, this.options.graceMs);
     seat.link = null;
-    seat.graceEndsAt = this.now() + this.options.graceMs;
-    seat.graceTimer = setTimeout(() => this.expire(seat), this.options.graceMs);
+    seat.graceEndsAt = this.now() + hold;
+    seat.graceTimer = setTimeout(() => this.expire(seat), hold);
     this.otherSeat(seat)?.link?.send({ type: 'peer-disconnected', peerId: seat.peerId });
   }
 

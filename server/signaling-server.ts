@@ -190,6 +190,8 @@ class SignalingServerImpl implements SignalingServer {
       rateLimit: this.options.rateLimit,
       maxBufferedBytes: MAX_BUFFERED_FRAMES * this.options.maxPayload,
       log: this.log,
+      awayGraceMs: this.options.awayGraceMs,
+      iceServersFor: (peerId) => iceServersFor({ secret: this.options.turnSecret, turnUrls: this.options.turnUrls, stunUrls: this.options.stunUrls, ttl: this.options.turnTtl }, peerId),
     });
     this.connections.add(connection);
     this.log.info({ conn: connection.id, address, protocol }, 'connection opened');
