@@ -33,6 +33,8 @@ export class CallController implements ReactiveController {
   remote: RemoteMediaState | undefined;
   stats: CallStats | undefined;
   chat: ChatLine[] = [];
+  /** The other side is gone for now (page closed or reloading, network lost); its seat is held. */
+  peerAbsent = false;
   private offs: Array<() => void> = [];
 
   constructor(private readonly host: CallHost) {
@@ -62,8 +64,11 @@ export class CallController implements ReactiveController {
         this.dispatch('p2p-remote-media-change', state);
       }),
       on('peer-join', (detail) => this.dispatch('p2p-peer-join', detail)),
+      on('peer-disconnected', () => this.update(() => (this.peerAbsent = true))),
+      on('peer-reconnected', () => this.update(() => (this.peerAbsent = false))),
       on('peer-leave', (detail) => {
         this.update(() => {
+          this.peerAbsent = false;
           this.remote = undefined;
           this.remoteStream = undefined;
           this.stats = undefined;
@@ -103,6 +108,7 @@ export class CallController implements ReactiveController {
     this.call?.hangup();
     this.call = undefined;
     this.localStream = this.remoteStream = this.remote = this.stats = undefined;
+    this.peerAbsent = false;
     this.media = { microphone: false, camera: false, screen: false };
     this.chat = [];
     this.host.requestUpdate();

@@ -531,7 +531,8 @@ export class P2PCall extends LitElement {
     const present = this._state === 'connected' || this._state === 'reconnecting';
     const name = remote?.displayName || this.t('them');
     const showAvatar = this.audioOnly || (present && remote !== undefined && !remote.camera && !remote.screen);
-    const quality = this.controller.stats?.quality;
+    // Bars only while media flows: a stale sample must not say "good" over a frozen picture.
+    const quality = this._state === 'connected' ? this.controller.stats?.quality : undefined;
     return html`
       <video part="remote-video" class="remote" playsinline autoplay ?hidden=${!present || showAvatar}
         @enterpictureinpicture=${() => (this._pictureInPicture = true)}
@@ -617,7 +618,7 @@ export class P2PCall extends LitElement {
       case 'connecting':
         return html`<div part="status" class="status panel"><span class="spinner" aria-hidden="true"></span><p>${t('connecting')}</p></div>`;
       case 'reconnecting':
-        return html`<div part="status" class="status panel overlay"><span class="spinner" aria-hidden="true"></span><p>${t('reconnecting')}</p></div>`;
+        return html`<div part="status" class="status panel overlay"><span class="spinner" aria-hidden="true"></span><p>${t(this.controller.peerAbsent ? 'peerAway' : 'reconnecting')}</p></div>`;
       case 'ended':
         return html`<div part="status" class="status panel"><p>${t('ended')}</p>
           <button class="primary" @click=${() => this.join().catch(() => undefined)}>${t('rejoin')}</button></div>`;
