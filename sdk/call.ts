@@ -93,6 +93,8 @@ const DEFAULTS = {
 /** How often inbound traffic is checked for a stall, and the data channel heartbeat's period. */
 const MEDIA_WATCH_MS = 500;
 const ALIVE_MS = 1_000;
+/** After a stall, how long traffic may flow without new video frames before the call counts as back anyway. */
+const VIDEO_WAIT_MS = 4_000;
 
 export class Call extends Emitter<CallEvents> {
   private _state: CallState = 'idle';
@@ -529,15 +531,18 @@ export class Call extends Emitter<CallEvents> {
   }
 
   /**
-   * Watches what arrives from the other side while ICE says connected: RTP, RTCP and the data
-   * channel heartbeat all count. Nothing for `mediaStallMs` is a stall (`reconnecting`); the
-   * first packets after it end it. Browsers report ICE `disconnected` only after 5–7.5 s.
+   * Watches what arrives from the other side: RTP, RTCP and the data channel heartbeat all
+   * count. Nothing for `mediaStallMs` while ICE still says connected is a stall (browsers report
+   * ICE `disconnected` only after 5–7.5 s). A stall, or ICE broken, ends only once traffic flows
+   * again and, when the other side sends video, new video frames are decoded: `connected` means
+   * the picture moves (after an outage the sender's video can lag its audio by seconds).
    */
   private watchMedia(session: PeerSession): void {
     if (this.watchTimer !== undefined) return;
     let received = -1;
     let lastArrival = performance.now();
-    let wasConnected = true;
+    let framesAtStall = 0;
+    let trafficSince: number | undefined;
     let aliveSent = 0;
     let busy = false;
     this.watchTimer = setInterval(() => {
@@ -545,19 +550,30 @@ export class Call extends Emitter<CallEvents> {
       const now = performance.now();
       if (now - aliveSent >= ALIVE_MS && session.sendChannel({ t: 'alive' })) aliveSent = now;
       busy = true;
-      inboundTotal(session.pc).then((total) => {
+      inboundTotals(session.pc).then(({ total, videoFrames }) => {
         busy = false;
         if (session !== this.session) return;
         const at = performance.now();
         const connected = session.connectionState === 'connected';
-        // Back from an ICE restart: measure from now, not from before the outage.
-        if (connected && !wasConnected) lastArrival = at;
-        wasConnected = connected;
-        if (total !== received) {
+        const arrived = total !== received;
+        if (arrived) {
           received = total;
           lastArrival = at;
         }
-        const stalled = connected && at - lastArrival >= this.options.mediaStallMs;
+        let stalled = this.mediaStalled;
+        if (!stalled && (!connected || at - lastArrival >= this.options.mediaStallMs)) {
+          stalled = true;
+          framesAtStall = videoFrames;
+          trafficSince = undefined;
+        } else if (stalled) {
+          if (!connected || !arrived) trafficSince = undefined;
+          else trafficSince ??= at;
+          const remote = this.remoteMedia;
+          const expectVideo = remote ? remote.camera || remote.screen : videoFrames > 0;
+          // Frames again; or traffic for a while with no video coming (e.g. its camera died).
+          const videoBack = !expectVideo || videoFrames > framesAtStall || (trafficSince !== undefined && at - trafficSince >= VIDEO_WAIT_MS);
+          if (trafficSince !== undefined && videoBack) stalled = false;
+        }
         if (stalled !== this.mediaStalled) {
           this.mediaStalled = stalled;
           this.updateState();
@@ -745,15 +761,19 @@ function cancelled(): CallError {
   return new CallError('not-joined', 'the join was cancelled by hangup()', { fatal: false });
 }
 
-/** Bytes and packets received so far from the other side (any media, RTCP, data channel). */
-async function inboundTotal(pc: RTCPeerConnection): Promise<number> {
+/** Bytes and packets received so far from the other side (any media, RTCP, data channel), and video frames decoded. */
+async function inboundTotals(pc: RTCPeerConnection): Promise<{ total: number; videoFrames: number }> {
   const report = await pc.getStats();
   let total = 0;
+  let videoFrames = 0;
   report.forEach((stat: RTCStats & Record<string, unknown>) => {
     if (stat.type === 'transport' && typeof stat['bytesReceived'] === 'number') total += stat['bytesReceived'];
-    else if (stat.type === 'inbound-rtp' && typeof stat['packetsReceived'] === 'number') total += stat['packetsReceived'];
+    else if (stat.type === 'inbound-rtp') {
+      if (typeof stat['packetsReceived'] === 'number') total += stat['packetsReceived'];
+      if (stat['kind'] === 'video' && typeof stat['framesDecoded'] === 'number') videoFrames += stat['framesDecoded'];
+    }
   });
-  return total;
+  return { total, videoFrames };
 }
 
 /** Whether a server-minted TURN credential (`<unix-expiry>:<id>`) expires within `marginMs`. */
