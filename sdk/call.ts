@@ -86,12 +86,12 @@ const DEFAULTS = {
   iceTimeoutMs: 20_000,
   disconnectedTimeoutMs: 2_000,
   statsIntervalMs: 2_000,
-  mediaStallMs: 2_000,
+  mediaStallMs: 1_500,
   credentialMarginMs: 30_000,
 };
 
 /** How often inbound traffic is checked for a stall, and the data channel heartbeat's period. */
-const MEDIA_WATCH_MS = 500;
+const MEDIA_WATCH_MS = 250;
 const ALIVE_MS = 1_000;
 /** After a stall, how long traffic may flow without new video frames before the call counts as back anyway. */
 const VIDEO_WAIT_MS = 4_000;
@@ -753,6 +753,9 @@ export class Call extends Emitter<CallEvents> {
     const previous = this._state;
     if (previous === next) return;
     this._state = next;
+    // Back on the same connection after an outage: hand out a fresh stream object, so that a
+    // <video> that assigns it attaches afresh (see PeerSession.renewRemoteStream).
+    if (previous === 'reconnecting' && next === 'connected' && this.session) this.emit('remote-stream', this.session.renewRemoteStream());
     this.emit('state', { state: next, previous });
   }
 }

@@ -540,7 +540,20 @@ export class SignalingClient extends Emitter<SignalingEvents> {
   }
 
   private get storageKey(): string {
-    return `p2p-call:resume:${this.options.url}#${this.options.room}`;
+    return resumeKey(this.options.url, this.options.room);
+  }
+
+  /**
+   * Whether `storage` (sessionStorage by default) holds a seat for `room` on `url` that no live
+   * client in this document uses: after a page reload mid-call, the seat the server holds for us.
+   */
+  static hasStoredSeat(url: string, room: string, storage: ResumeStorage | null = defaultStorage()): boolean {
+    try {
+      const stored = storage?.getItem(resumeKey(url, room));
+      return typeof stored === 'string' && !resumesInUse.has(stored);
+    } catch {
+      return false;
+    }
   }
 
   private readStoredResume(): string | undefined {
@@ -575,6 +588,10 @@ export class SignalingClient extends Emitter<SignalingEvents> {
       // Nothing stored.
     }
   }
+}
+
+function resumeKey(url: string, room: string): string {
+  return `p2p-call:resume:${url}#${room}`;
 }
 
 /** `ws://host/ws` → `http://host/healthz` (and wss → https). */

@@ -152,12 +152,16 @@ describe("the other side's link goes dead (network namespace, two browsers)", { 
         if (e.detail.state !== 'connected') return;
         const connectedAt = Date.now();
         const video = el.shadowRoot.querySelector('video[part="remote-video"]');
-        let first;
-        const tick = (now, meta) => {
-          first ??= meta.presentedFrames;
-          if (meta.presentedFrames - first >= 3) window.framesAfter.push([connectedAt, Date.now()]);
+        // Counted per callback: a new srcObject (a fresh stream after recovery) starts a new load,
+        // which drops pending callbacks and restarts presentedFrames; arm again on it.
+        let seen = 0;
+        let done = false;
+        const tick = () => {
+          if (done) return;
+          if (++seen >= 3) { done = true; window.framesAfter.push([connectedAt, Date.now()]); }
           else video.requestVideoFrameCallback(tick);
         };
+        video.addEventListener('loadstart', () => { if (!done) video.requestVideoFrameCallback(tick); });
         video.requestVideoFrameCallback(tick);
       });
     })()`);
@@ -223,6 +227,9 @@ describe("the other side's link goes dead (network namespace, two browsers)", { 
     await state(b, 'connected', 30_000);
     t.diagnostic(`both connected ${Date.now() - upAt} ms after the link came back`);
     await a.waitForFunction('window.framesAfter.length > 0', { timeout: 10_000 });
+    const [connectedAt, framesAt] = (await a.evaluate('window.framesAfter[0]')) as [number, number];
+    t.diagnostic(`A: 3 remote frames presented ${framesAt - connectedAt} ms after connected`);
+    assert.ok(framesAt - connectedAt <= 1_000, `frames ${framesAt - connectedAt} ms after connected`);
     const eventsA = await recorded(a);
     const all = [...eventsA, ...(await recorded(b))];
     assert.ok(!all.some((e) => e.type === 'p2p-error' || e.type === 'p2p-peer-leave'), JSON.stringify(all.filter((e) => e.type !== 'p2p-stats')));
