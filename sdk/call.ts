@@ -753,9 +753,6 @@ export class Call extends Emitter<CallEvents> {
     const previous = this._state;
     if (previous === next) return;
     this._state = next;
-    // Back on the same connection after an outage: hand out a fresh stream object, so that a
-    // <video> that assigns it attaches afresh (see PeerSession.renewRemoteStream).
-    if (previous === 'reconnecting' && next === 'connected' && this.session) this.emit('remote-stream', this.session.renewRemoteStream());
     this.emit('state', { state: next, previous });
   }
 }

@@ -43,7 +43,7 @@ export class PeerSession extends Emitter<PeerSessionEvents> {
   /** The other side's session this one talks to, once known. */
   remoteSession: string | undefined;
   readonly pc: RTCPeerConnection;
-  remoteStream = new MediaStream();
+  readonly remoteStream = new MediaStream();
   readonly initiator: boolean;
   polite: boolean;
   private channel: RTCDataChannel | undefined;
@@ -110,16 +110,6 @@ export class PeerSession extends Emitter<PeerSessionEvents> {
     } catch {
       // A configuration the browser will not change in place: the next new connection gets it.
     }
-  }
-
-  /**
-   * A new MediaStream object with the same remote tracks. Chromium (156) can leave a <video>
-   * showing its last frame after an outage although new frames are decoded; assigning a new
-   * stream object makes the element attach afresh.
-   */
-  renewRemoteStream(): MediaStream {
-    this.remoteStream = new MediaStream(this.remoteStream.getTracks());
-    return this.remoteStream;
   }
 
   /** Sends our current offer again if it is still waiting for an answer. */
