@@ -28,11 +28,14 @@ before(async () => {
   signaling = createSignalingServer({ port: 0, logLevel: 'silent' });
   origin = await signaling.listen();
   host = createServer((req, res) => {
-    const room = new URL(req.url ?? '/', 'http://x').searchParams.get('room') ?? 'none';
+    const query = new URL(req.url ?? '/', 'http://x').searchParams;
+    const room = query.get('room') ?? 'none';
+    // lobby=1: no autojoin and no name: the visitor types a name and presses Join.
+    const attributes = query.get('lobby') === '1' ? '' : 'autojoin display-name="Guest"';
     res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' });
     res.end(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Away</title>
       <script type="module" src="${origin}/p2p-call.js"></script></head>
-      <body><p2p-call room="${room}" autojoin display-name="Guest"></p2p-call></body></html>`);
+      <body><p2p-call room="${room}" ${attributes}></p2p-call></body></html>`);
   });
   await new Promise<void>((done) => host.listen(0, '127.0.0.1', done));
   hostOrigin = `http://127.0.0.1:${(host.address() as AddressInfo).port}`;
@@ -138,6 +141,46 @@ describe("the other person's page goes away without hanging up (two browsers)", 
     const events = (await recorded(a)).filter((e) => e.at >= reloadAt);
     assert.ok(!events.some((e) => e.type === 'p2p-peer-leave' || e.type === 'p2p-error'), JSON.stringify(events));
     assert.equal(await a.evaluate(`document.querySelector('p2p-call').state`), 'connected');
+    for (const page of [a, b]) await page.evaluate(`document.querySelector('p2p-call').hangup()`);
+    await Promise.all([a.close(), b.close()]);
+  });
+});
+
+describe('the element after a reload', () => {
+  test('joined from the lobby, reloaded mid-call: it rejoins the held seat by itself with the same name; the other side sees a reconnect', async () => {
+    const room = `rejoin-${Date.now()}`;
+    const [first, second] = browsers as [Browser, Browser];
+    const a = await open(first, `${hostOrigin}/?room=${room}`);
+    await state(a, 'waiting');
+    const b = await open(second, `${hostOrigin}/?room=${room}&lobby=1`);
+    await state(b, 'preview');
+    await b.evaluate(`(async () => {
+      const el = document.querySelector('p2p-call');
+      await el.updateComplete;
+      const input = el.shadowRoot.querySelector('form input');
+      input.value = 'Ada';
+      input.dispatchEvent(new Event('input'));
+      el.shadowRoot.querySelector('[part="join-button"]').click();
+    })()`);
+    await Promise.all([state(a, 'connected'), state(b, 'connected')]);
+    const name = () => a.evaluate(`new Promise((resolve) => {
+      const seen = window.recorded.filter((e) => e.type === 'p2p-peer-join' || e.type === 'p2p-remote-media-change');
+      const el = document.querySelector('p2p-call');
+      resolve(el.shadowRoot.querySelector('.remote-label span')?.textContent ?? '');
+    })`) as Promise<string>;
+    await a.waitForFunction(`document.querySelector('p2p-call').shadowRoot.querySelector('.remote-label span')?.textContent === 'Ada'`, { timeout: 10_000 });
+    const reloadAt = Date.now();
+    await b.reload();
+    // No click: straight back into the call, not the lobby.
+    await state(b, 'connected', 10_000);
+    const bStates = (await recorded(b)).filter((e) => e.type === 'p2p-state-change').map((e) => e.detail['state']);
+    assert.ok(!bStates.includes('preview'), `no lobby after the reload: ${bStates.join(' ')}`);
+    await state(a, 'connected', 10_000);
+    await Promise.all([remoteFramesAdvance(a), remoteFramesAdvance(b)]);
+    await a.waitForFunction(`document.querySelector('p2p-call').shadowRoot.querySelector('.remote-label span')?.textContent === 'Ada'`, { timeout: 10_000 });
+    assert.equal(await name(), 'Ada');
+    const events = (await recorded(a)).filter((e) => e.at >= reloadAt);
+    assert.ok(!events.some((e) => e.type === 'p2p-peer-leave' || e.type === 'p2p-error'), JSON.stringify(events));
     for (const page of [a, b]) await page.evaluate(`document.querySelector('p2p-call').hangup()`);
     await Promise.all([a.close(), b.close()]);
   });
