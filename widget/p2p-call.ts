@@ -5,6 +5,7 @@ import { CallController } from './call-controller.js';
 import { defaultServerUrl } from './default-server.js';
 import { P2PCallEvent, type P2PCallState } from './events.js';
 import { translator, type StringKey } from './i18n.js';
+import { hasHeldSeat, rememberName, rememberedName } from './rejoin.js';
 import { icons } from './icons.js';
 import { LobbyPreview } from './lobby-preview.js';
 import { MediaDevicesController } from './media-devices.js';
@@ -204,6 +205,7 @@ export class P2PCall extends LitElement {
     this.setState('joining');
     // A p2p-state-change listener may have called hangup() already.
     if (this._state !== 'joining') return Promise.reject(new CallError('not-joined', 'the join was cancelled by hangup()', { fatal: false }));
+    rememberName(this.room, this.displayName);
     const stream = this.preview.take();
     this.joining = this.controller.join({
       server: this.server || defaultServerUrl(),
@@ -335,7 +337,8 @@ export class P2PCall extends LitElement {
   /** On the page with a room: join at once (autojoin) or open the lobby's self-preview. */
   private enter(): void {
     if (!this.room) return;
-    if (this.autojoin) {
+    if (!this.displayName) this.displayName = rememberedName(this.room) ?? '';
+    if (this.autojoin || hasHeldSeat(this.server || defaultServerUrl(), this.room)) {
       this.join().catch(() => undefined); // The error state and p2p-error carry it.
     } else {
       this.startedRoom = this.room;
