@@ -666,10 +666,13 @@ export class Call extends Emitter<CallEvents> {
       this.iceTimer = undefined;
       const session = this.session;
       if (session === undefined || session.connectionState === 'connected') return;
-      if (this.hadMediaWithPeer && this.signaling?.state === 'joined') {
-        // It worked with this peer, and our own path to the server is fine: what broke is most
-        // likely the other side's network. Not fatal: keep trying until it comes back, or until
-        // the server says it left (its seat's grace ends: `peer-left` `timeout`).
+      // The other side does not answer: its socket dropped, or our restart offer is unanswered.
+      const unresponsive = this.peerAbsent || session.pc.signalingState === 'have-local-offer';
+      if (this.hadMediaWithPeer && this.signaling?.state === 'joined' && unresponsive) {
+        // It worked with this peer, our own path to the server is fine, and the other side has
+        // gone quiet: what broke is its network. Not fatal: keep trying until it comes back, or
+        // until the server says it left (its seat's grace ends: `peer-left` `timeout`). When both
+        // sides answer each other and ICE still fails, the path itself is gone: `ice-failed`.
         this.armIceTimer();
         if (!this.polite) void this.restartSession(session);
         return;
