@@ -285,6 +285,8 @@ export class P2PCall extends LitElement {
     else if (this.hasUpdated && this._state === 'preview' && (changed.has('cameraOff') || changed.has('audioOnly'))) void this.startPreview();
     const call = this.controller.call;
     if (!call || !this.hasUpdated) return;
+    // New host ICE servers (e.g. renewed TURN credentials): used from the next ICE restart.
+    if (changed.has('iceServers')) call.setIceServers(this.iceServers ?? []);
     // Act only on a change that differs from what is on: the media-change mirror sets these too.
     // Early in `joining` the media is not open yet; LocalMedia applies the wish once it is.
     const { microphone, camera } = this.controller.media;
