@@ -56,6 +56,7 @@ describe('glare', () => {
     }
     t.diagnostic('frames before');
     const sessions = await Promise.all([a, b].map((p) => p.evaluate('window.call.session.id')));
+    for (const page of [a, b]) await page.evaluate(`window.streamEvents = 0; window.call.on('remote-stream', () => window.streamEvents++)`);
     // Both restarts in the same instant, as far as two processes allow.
     const restartedAt = Date.now();
     await Promise.all([a.evaluate('window.call.restartIce()'), b.evaluate('window.call.restartIce()')]);
@@ -68,7 +69,7 @@ describe('glare', () => {
         if (pc.signalingState === 'stable' && ufrag() !== before && pc.connectionState === 'connected') break;
         await new Promise((r) => setTimeout(r, 50));
       }
-      await Promise.race([window.framesAdvance(3), new Promise((_, reject) => setTimeout(() => reject(new Error('no frames within 10 s of the restart: ' + window.call.state + ' ' + window.call.session.pc.signalingState)), 10000))]);
+      await Promise.race([window.framesAdvance(3), new Promise((_, reject) => setTimeout(() => reject(new Error('no frames within 10 s of the restart: ' + window.call.state + ' ' + window.call.session.pc.signalingState + ' remote-stream events ' + window.streamEvents)), 10000))]);
       return Date.now();
     })()`) as Promise<number>;
     const done = await Promise.all([until(a), until(b)]);
