@@ -135,6 +135,11 @@ function startCallView(name) {
   call.addEventListener('p2p-state-change', (event) => showState(/** @type {CustomEvent} */ (event).detail.state));
 
   $('call-slot').prepend(call);
+  // "Leave" is a hangup, not just a navigation: the other side is told at once ("left"), rather
+  // than seeing a page that went away (a short hold of the seat, in case it was a reload).
+  document.querySelector('.header-tools .leave')?.addEventListener('click', () => {
+    if (typeof call.hangup === 'function') call.hangup();
+  });
   setUpLangSwitch(call, lang ?? 'en');
   watchBundle();
 }

@@ -38,6 +38,16 @@ export interface CallOptions {
   disconnectedTimeoutMs?: number;
   /** Period of `stats` events while connected. */
   statsIntervalMs?: number;
+  /**
+   * Nothing at all received from the other side for this long while ICE still says connected
+   * (a link gone quiet: browsers notice only after 5–7.5 s) makes the state `reconnecting`.
+   */
+  mediaStallMs?: number;
+  /**
+   * Before an ICE restart, server-minted TURN credentials that expire within this long are
+   * renewed over the signaling socket (`ice-servers`).
+   */
+  credentialMarginMs?: number;
   /** Passed to the {@link SignalingClient} (timeouts, reconnect policy, storage, WebSocket). */
   signaling?: Omit<SignalingClientOptions, 'url' | 'room' | 'token'>;
 }
@@ -51,7 +61,11 @@ export interface CallEvents {
   state: { state: CallState; previous: CallState };
   'peer-join': { peerId: string; displayName?: string };
   'peer-leave': { peerId: string; reason: PeerLeftReason };
-  /** The other side's signaling dropped; its seat is held and media may still flow. */
+  /**
+   * The other side is gone for now: its page said it is going away (closed or reloading), or its
+   * signaling dropped (then media may still flow). Its seat is held; `peer-reconnected` or
+   * `peer-leave` follows. Once per absence.
+   */
   'peer-disconnected': { peerId: string };
   'peer-reconnected': { peerId: string };
   /** The signaling connection's own state (a drop here alone does not interrupt media). */
@@ -72,7 +86,15 @@ const DEFAULTS = {
   iceTimeoutMs: 20_000,
   disconnectedTimeoutMs: 2_000,
   statsIntervalMs: 2_000,
+  mediaStallMs: 1_500,
+  credentialMarginMs: 30_000,
 };
+
+/** How often inbound traffic is checked for a stall, and the data channel heartbeat's period. */
+const MEDIA_WATCH_MS = 250;
+const ALIVE_MS = 1_000;
+/** After a stall, how long traffic may flow without new video frames before the call counts as back anyway. */
+const VIDEO_WAIT_MS = 4_000;
 
 export class Call extends Emitter<CallEvents> {
   private _state: CallState = 'idle';
@@ -92,6 +114,19 @@ export class Call extends Emitter<CallEvents> {
   private iceTimer: ReturnType<typeof setTimeout> | undefined;
   private disconnectedTimer: ReturnType<typeof setTimeout> | undefined;
   private statsTimer: ReturnType<typeof setInterval> | undefined;
+  private watchTimer: ReturnType<typeof setInterval> | undefined;
+  /** Nothing has arrived from the other side for `mediaStallMs` although ICE says connected. */
+  private mediaStalled = false;
+  /** The other side is absent for now (said `away`, or its signaling dropped); reported once. */
+  private peerAbsent = false;
+  /** It said `away` on the data channel: its connection is closed, not just quiet. */
+  private peerAway = false;
+  /** A renewal of the server's TURN credentials in flight (both sides renew when ICE breaks). */
+  private renewing: Promise<void> | undefined;
+  /** Signaling events that came before the camera and microphone were ready (join overlaps both). */
+  private beforeMedia: Array<() => void> | undefined;
+  /** The page went away (pagehide); a page restored from the back/forward cache joins again. */
+  private hiddenByPage = false;
   private joining: Promise<void> | undefined;
   private cleanups: Array<() => void> = [];
   /** Chat written before the data channel opened; sent when it does. */
@@ -181,6 +216,15 @@ export class Call extends Emitter<CallEvents> {
     this.session?.restartIce();
   }
 
+  /**
+   * Replaces the host page's ICE servers (used together with the server's). A running connection
+   * uses them from its next ICE restart on; a new connection from the start.
+   */
+  setIceServers(iceServers: RTCIceServer[]): void {
+    this.options.iceServers = [...iceServers];
+    this.session?.setIceServers(this.iceServers());
+  }
+
   /** Sends a chat message over the data channel. Throws `message-too-long` or `not-joined`. */
   sendMessage(text: string): void {
     if (text.length > MAX_CHAT_LENGTH) {
@@ -208,9 +252,20 @@ export class Call extends Emitter<CallEvents> {
       }),
       media.on('error', (error) => this.emit('error', error)),
     );
-    await media.start();
-    if (run !== this.run) throw cancelled();
-    this.emit('local-stream', media.stream);
+    // The camera and the signaling handshake start together (both take round trips); what the
+    // server says before the devices are ready waits for them, in order.
+    const deferred: Array<() => void> = [];
+    this.beforeMedia = deferred;
+    const mediaStarted = media.start().then(() => {
+      if (run !== this.run) return;
+      this.emit('local-stream', media.stream);
+      this.beforeMedia = undefined;
+      for (const handler of deferred.splice(0)) handler();
+    });
+    const afterMedia = <T>(handler: (payload: T) => void) => (payload: T) => {
+      if (this.beforeMedia) this.beforeMedia.push(() => handler(payload));
+      else handler(payload);
+    };
 
     const signaling = new SignalingClient({
       // Media flowing peer to peer outlives the signaling server: never give up on it then.
@@ -222,7 +277,7 @@ export class Call extends Emitter<CallEvents> {
     });
     this.signaling = signaling;
     this.cleanups.push(
-      signaling.on('joined', ({ message, resumed }) => {
+      signaling.on('joined', afterMedia(({ message, resumed }) => {
         this.seated = true;
         this.polite = message.polite;
         this.serverIceServers = message.iceServers;
@@ -232,15 +287,15 @@ export class Call extends Emitter<CallEvents> {
           this.session.setIceServers(this.iceServers());
         }
         this.seatTaken(message.peers[0], resumed);
-      }),
-      signaling.on('peer-joined', ({ peerId }) => this.peerArrived(peerId)),
-      signaling.on('peer-reconnected', ({ peerId }) => {
+      })),
+      signaling.on('peer-joined', afterMedia(({ peerId }) => this.peerArrived(peerId))),
+      signaling.on('peer-reconnected', afterMedia(({ peerId }) => {
         this.peerArrived(peerId);
         this.emit('peer-reconnected', { peerId });
-      }),
-      signaling.on('peer-disconnected', ({ peerId }) => this.emit('peer-disconnected', { peerId })),
-      signaling.on('peer-left', ({ peerId, reason }) => this.peerGone(peerId, reason)),
-      signaling.on('signal', ({ from, data }) => this.signalReceived(from, data)),
+      })),
+      signaling.on('peer-disconnected', afterMedia(({ peerId }) => this.peerAbsentNow(peerId, false))),
+      signaling.on('peer-left', afterMedia(({ peerId, reason }) => this.peerGone(peerId, reason))),
+      signaling.on('signal', afterMedia(({ from, data }) => this.signalReceived(from, data))),
       signaling.on('state', ({ state }) => {
         this.emit('signaling-state', state);
         this.updateState();
@@ -250,8 +305,9 @@ export class Call extends Emitter<CallEvents> {
         else this.emit('error', error);
       }),
     );
+    this.watchPage();
     try {
-      await signaling.connect();
+      await Promise.all([signaling.connect(), mediaStarted]);
     } catch (error) {
       if (run !== this.run) throw error instanceof CallError && error.fatal ? error : cancelled();
       if (error instanceof CallError) this.fail(error);
@@ -283,6 +339,39 @@ export class Call extends Emitter<CallEvents> {
     this.remoteMedia = undefined;
     this.seated = false;
     this.hadMediaWithPeer = false;
+    this.peerAbsent = this.peerAway = false;
+    this.beforeMedia = undefined;
+  }
+
+  /**
+   * A page closed, reloaded or navigated away mid-call says `away` (to the peer over the data
+   * channel, to the server over the socket) instead of vanishing: the other side knows at once,
+   * and the server holds the seat only briefly. The resume value stays, so a reload takes the
+   * seat back. A page restored from the back/forward cache joins again.
+   */
+  private watchPage(): void {
+    const target = globalThis as Partial<Pick<Window, 'addEventListener' | 'removeEventListener'>>;
+    if (typeof target.addEventListener !== 'function' || typeof target.removeEventListener !== 'function') return;
+    const onPageHide = () => this.pageHidden();
+    target.addEventListener('pagehide', onPageHide);
+    this.cleanups.push(() => target.removeEventListener?.('pagehide', onPageHide));
+  }
+
+  private pageHidden(): void {
+    if (this._state === 'idle' || isFinalState(this._state)) return;
+    this.run++;
+    this.session?.sendChannel({ t: 'away' });
+    const signaling = this.signaling;
+    this.signaling = undefined;
+    this.teardown();
+    signaling?.away();
+    this.setState('ended');
+    this.hiddenByPage = true;
+    globalThis.addEventListener?.('pageshow', (event) => {
+      if (!(event as PageTransitionEvent).persisted || !this.hiddenByPage || this._state !== 'ended') return;
+      this.hiddenByPage = false;
+      this.join().catch(() => undefined);
+    }, { once: true });
   }
 
   private fail(error: CallError): void {
@@ -314,7 +403,23 @@ export class Call extends Emitter<CallEvents> {
     this.updateState();
   }
 
+  /** The other side is gone for now: said `away` (`closed`: its connection is gone) or its socket dropped. */
+  private peerAbsentNow(peerId: string, closed: boolean): void {
+    if (peerId !== this.remotePeerId) return;
+    if (closed) {
+      this.peerAway = true;
+      // Its RTCPeerConnection is closed: waiting 5–7 s for ICE to say so shows a frozen picture.
+      this.closeSession();
+    }
+    if (!this.peerAbsent) {
+      this.peerAbsent = true;
+      this.emit('peer-disconnected', { peerId });
+    }
+    this.updateState();
+  }
+
   private peerArrived(peerId: string): void {
+    this.peerAbsent = this.peerAway = false;
     if (this.remotePeerId === undefined) {
       this.remotePeerId = peerId;
       this.emit('peer-join', { peerId, ...(this.remoteMedia?.displayName ? { displayName: this.remoteMedia.displayName } : {}) });
@@ -333,6 +438,7 @@ export class Call extends Emitter<CallEvents> {
     this.remotePeerId = undefined;
     this.remoteMedia = undefined;
     this.hadMediaWithPeer = false;
+    this.peerAbsent = this.peerAway = false;
     this.closeSession();
     this.emit('peer-leave', { peerId, reason });
     this.updateState();
@@ -356,7 +462,7 @@ export class Call extends Emitter<CallEvents> {
         if (runningFits && session) session.resendPendingOffer();
         if (this.polite) return; // Otherwise the impolite side decides; we answer its offers.
         if (!runningFits) this.openSession(true);
-        else if (session && isUnhealthy(session)) session.restartIce();
+        else if (session && isUnhealthy(session)) void this.restartSession(session);
         return;
       }
       case 'description': {
@@ -424,6 +530,87 @@ export class Call extends Emitter<CallEvents> {
     return session;
   }
 
+  /**
+   * Watches what arrives from the other side: RTP, RTCP and the data channel heartbeat all
+   * count. Nothing for `mediaStallMs` while ICE still says connected is a stall (browsers report
+   * ICE `disconnected` only after 5–7.5 s). A stall, or ICE broken, ends only once traffic flows
+   * again and, when the other side sends video, new video frames are decoded: `connected` means
+   * the picture moves (after an outage the sender's video can lag its audio by seconds).
+   */
+  private watchMedia(session: PeerSession): void {
+    if (this.watchTimer !== undefined) return;
+    let received = -1;
+    let lastArrival = performance.now();
+    let framesAtStall = 0;
+    let trafficSince: number | undefined;
+    let aliveSent = 0;
+    let busy = false;
+    this.watchTimer = setInterval(() => {
+      if (session !== this.session || busy) return;
+      const now = performance.now();
+      if (now - aliveSent >= ALIVE_MS && session.sendChannel({ t: 'alive' })) aliveSent = now;
+      busy = true;
+      inboundTotals(session.pc).then(({ total, videoFrames }) => {
+        busy = false;
+        if (session !== this.session) return;
+        const at = performance.now();
+        const connected = session.connectionState === 'connected';
+        const arrived = total !== received;
+        if (arrived) {
+          received = total;
+          lastArrival = at;
+        }
+        let stalled = this.mediaStalled;
+        if (!stalled && (!connected || at - lastArrival >= this.options.mediaStallMs)) {
+          stalled = true;
+          framesAtStall = videoFrames;
+          trafficSince = undefined;
+        } else if (stalled) {
+          if (!connected || !arrived) trafficSince = undefined;
+          else trafficSince ??= at;
+          const remote = this.remoteMedia;
+          const expectVideo = remote ? remote.camera || remote.screen : videoFrames > 0;
+          // Frames again; or traffic for a while with no video coming (e.g. its camera died).
+          const videoBack = !expectVideo || videoFrames > framesAtStall || (trafficSince !== undefined && at - trafficSince >= VIDEO_WAIT_MS);
+          if (trafficSince !== undefined && videoBack) stalled = false;
+        }
+        if (stalled !== this.mediaStalled) {
+          this.mediaStalled = stalled;
+          this.updateState();
+        }
+      }, () => {
+        busy = false;
+      });
+    }, MEDIA_WATCH_MS);
+  }
+
+  /**
+   * Renews the server-minted TURN credentials over the socket when they expire within
+   * `credentialMarginMs`, and applies them to the running connection (used from its next ICE
+   * restart on). Both sides do this as soon as ICE breaks, so the restart finds fresh ones.
+   */
+  private renewCredentials(session: PeerSession): Promise<void> {
+    if (this.renewing) return this.renewing;
+    if (!credentialsExpire(this.serverIceServers, this.options.credentialMarginMs)) return Promise.resolve();
+    const signaling = this.signaling;
+    if (signaling === undefined) return Promise.resolve();
+    this.renewing = signaling.requestIceServers().then((fresh) => {
+      if (fresh && signaling === this.signaling) {
+        this.serverIceServers = fresh;
+        if (session === this.session) session.setIceServers(this.iceServers());
+      }
+    }).finally(() => {
+      this.renewing = undefined;
+    });
+    return this.renewing;
+  }
+
+  /** One ICE restart, after fresh TURN credentials if ours are about to expire. */
+  private async restartSession(session: PeerSession): Promise<void> {
+    await this.renewCredentials(session);
+    if (session === this.session && isUnhealthy(session)) session.restartIce();
+  }
+
   /** The host page's ICE servers together with those the server sent in the latest `joined`. */
   private iceServers(): RTCIceServer[] {
     return [...(this.options.iceServers ?? []), ...this.serverIceServers];
@@ -433,7 +620,9 @@ export class Call extends Emitter<CallEvents> {
     clearTimeout(this.iceTimer);
     clearTimeout(this.disconnectedTimer);
     clearInterval(this.statsTimer);
-    this.iceTimer = this.disconnectedTimer = this.statsTimer = undefined;
+    clearInterval(this.watchTimer);
+    this.iceTimer = this.disconnectedTimer = this.statsTimer = this.watchTimer = undefined;
+    this.mediaStalled = false;
     this.session?.close();
     this.session = undefined;
     this.channelBacklog = [];
@@ -448,9 +637,12 @@ export class Call extends Emitter<CallEvents> {
       clearTimeout(this.disconnectedTimer);
       this.disconnectedTimer = undefined;
       this.startStats(session);
+      this.watchMedia(session);
     } else if (ice === 'failed') {
+      void this.renewCredentials(session);
       this.recover(session, 0);
     } else if (ice === 'disconnected') {
+      void this.renewCredentials(session);
       this.recover(session, this.options.disconnectedTimeoutMs);
     }
     this.updateState();
@@ -463,7 +655,7 @@ export class Call extends Emitter<CallEvents> {
     const delay = this.polite ? afterMs * 2 + this.options.disconnectedTimeoutMs : afterMs;
     this.disconnectedTimer = setTimeout(() => {
       this.disconnectedTimer = undefined;
-      if (session === this.session && isUnhealthy(session)) session.restartIce();
+      if (session === this.session && isUnhealthy(session)) void this.restartSession(session);
     }, delay);
   }
 
@@ -472,9 +664,20 @@ export class Call extends Emitter<CallEvents> {
     if (this.iceTimer !== undefined) return;
     this.iceTimer = setTimeout(() => {
       this.iceTimer = undefined;
-      if (this.session && this.session.connectionState !== 'connected') {
-        this.fail(new CallError('ice-failed', 'no network path to the other side (a firewall without TURN?)'));
+      const session = this.session;
+      if (session === undefined || session.connectionState === 'connected') return;
+      // The other side does not answer: its socket dropped, or our restart offer is unanswered.
+      const unresponsive = this.peerAbsent || session.pc.signalingState === 'have-local-offer';
+      if (this.hadMediaWithPeer && this.signaling?.state === 'joined' && unresponsive) {
+        // It worked with this peer, our own path to the server is fine, and the other side has
+        // gone quiet: what broke is its network. Not fatal: keep trying until it comes back, or
+        // until the server says it left (its seat's grace ends: `peer-left` `timeout`). When both
+        // sides answer each other and ICE still fails, the path itself is gone: `ice-failed`.
+        this.armIceTimer();
+        if (!this.polite) void this.restartSession(session);
+        return;
       }
+      this.fail(new CallError('ice-failed', 'no network path to the other side (a firewall without TURN?)'));
     }, this.options.iceTimeoutMs);
   }
 
@@ -508,6 +711,11 @@ export class Call extends Emitter<CallEvents> {
       case 'hangup':
         this.peerGone(peerId, 'hangup');
         return;
+      case 'away':
+        this.peerAbsentNow(peerId, true);
+        return;
+      case 'alive':
+        return; // Counted by the stall watch as traffic; nothing else to do.
       default:
         return assertNever(message);
     }
@@ -531,11 +739,12 @@ export class Call extends Emitter<CallEvents> {
   private updateState(): void {
     if (this._state === 'idle' || isFinalState(this._state)) return;
     const session = this.session;
-    const mediaUp = session?.connectionState === 'connected';
+    const mediaUp = session?.connectionState === 'connected' && !this.mediaStalled;
     let next: CallState;
     if (!this.seated) next = 'joining';
     else if (this.signaling?.state === 'reconnecting' && !mediaUp) next = 'reconnecting';
     else if (this.remotePeerId === undefined) next = 'waiting';
+    else if (this.peerAway) next = 'reconnecting';
     else if (mediaUp) next = 'connected';
     else if (this.hadMediaWithPeer || (session && isUnhealthy(session))) next = 'reconnecting';
     else next = 'connecting';
@@ -553,6 +762,29 @@ export class Call extends Emitter<CallEvents> {
 
 function cancelled(): CallError {
   return new CallError('not-joined', 'the join was cancelled by hangup()', { fatal: false });
+}
+
+/** Bytes and packets received so far from the other side (any media, RTCP, data channel), and video frames decoded. */
+async function inboundTotals(pc: RTCPeerConnection): Promise<{ total: number; videoFrames: number }> {
+  const report = await pc.getStats();
+  let total = 0;
+  let videoFrames = 0;
+  report.forEach((stat: RTCStats & Record<string, unknown>) => {
+    if (stat.type === 'transport' && typeof stat['bytesReceived'] === 'number') total += stat['bytesReceived'];
+    else if (stat.type === 'inbound-rtp') {
+      if (typeof stat['packetsReceived'] === 'number') total += stat['packetsReceived'];
+      if (stat['kind'] === 'video' && typeof stat['framesDecoded'] === 'number') videoFrames += stat['framesDecoded'];
+    }
+  });
+  return { total, videoFrames };
+}
+
+/** Whether a server-minted TURN credential (`<unix-expiry>:<id>`) expires within `marginMs`. */
+function credentialsExpire(servers: readonly IceServer[], marginMs: number): boolean {
+  return servers.some((server) => {
+    const expiry = /^(\d+):/.exec(server.username ?? '')?.[1];
+    return expiry !== undefined && Number(expiry) * 1000 - Date.now() < marginMs;
+  });
 }
 
 function isUnhealthy(session: PeerSession): boolean {

@@ -65,7 +65,9 @@ export class StatsSampler {
     const received = previous ? totals.packetsIn - previous.packetsIn : totals.packetsIn;
     const lost = previous ? totals.lostIn - previous.lostIn : totals.lostIn;
     const packetLoss = received + lost > 0 ? Math.max(0, lost) / (received + lost) : 0;
-    return { rttMs, inboundKbps, outboundKbps, packetLoss, candidateType, quality: qualityOf(rttMs, packetLoss) };
+    // No media arriving is never "good", whatever the round trip says.
+    const noMedia = previous !== undefined && totals.bytesIn === previous.bytesIn;
+    return { rttMs, inboundKbps, outboundKbps, packetLoss, candidateType, quality: noMedia ? 'poor' : qualityOf(rttMs, packetLoss) };
   }
 }
 

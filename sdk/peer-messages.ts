@@ -73,11 +73,17 @@ export interface MediaState {
   screen: boolean;
 }
 
-/** Data channel messages: metadata, chat, hangup. */
+/**
+ * Data channel messages: metadata, chat, hangup, `away` (the page is going away without hanging
+ * up: closed or reloading) and `alive` (a heartbeat, so that a peer that sends no media still
+ * shows that its packets arrive). Unknown messages are ignored, so older peers skip the last two.
+ */
 export type ChannelMessage =
   | ({ t: 'meta'; name?: string } & MediaState)
   | { t: 'chat'; text: string }
-  | { t: 'hangup' };
+  | { t: 'hangup' }
+  | { t: 'away' }
+  | { t: 'alive' };
 
 /** Longest chat message, in UTF-16 code units. */
 export const MAX_CHAT_LENGTH = 4_000;
@@ -108,7 +114,9 @@ export function parseChannelMessage(raw: unknown): ChannelMessage | undefined {
       return typeof text === 'string' && text.length <= MAX_CHAT_LENGTH ? { t: 'chat', text } : undefined;
     }
     case 'hangup':
-      return { t: 'hangup' };
+    case 'away':
+    case 'alive':
+      return { t: message['t'] };
     default:
       return undefined;
   }

@@ -57,7 +57,23 @@ export interface PingMessage {
   type: 'ping';
 }
 
-export type ClientMessage = JoinMessage | ClientSignalMessage | LeaveMessage | PingMessage;
+/**
+ * Added in v1 (rev 5): "this page is going away without hanging up" (sent on `pagehide`). The
+ * server holds the seat only for its short away grace, so a closed tab becomes `peer-left`
+ * within seconds while a reload that resumes at once still gets its seat back. Not `leave`
+ * with a reason: an older server would free the seat at once and a reload would end the call.
+ * An older server answers `error invalid-message`, which a page on its way out never reads.
+ */
+export interface AwayMessage {
+  type: 'away';
+}
+
+/** Added in v1 (rev 5): asks for freshly minted `iceServers` (TURN credentials) while seated. */
+export interface IceServersRequest {
+  type: 'ice-servers';
+}
+
+export type ClientMessage = JoinMessage | ClientSignalMessage | LeaveMessage | PingMessage | AwayMessage | IceServersRequest;
 export type ClientMessageType = ClientMessage['type'];
 
 /** A JSON object; what the peers put in it is their own agreement (see docs/protocol.md). */
@@ -147,6 +163,12 @@ export interface PongMessage {
   type: 'pong';
 }
 
+/** Added in v1 (rev 5): the answer to an `ice-servers` request, minted like `joined`'s. */
+export interface IceServersMessage {
+  type: 'ice-servers';
+  iceServers: IceServer[];
+}
+
 export type ServerMessage =
   | JoinedMessage
   | PeerJoinedMessage
@@ -155,7 +177,8 @@ export type ServerMessage =
   | PeerReconnectedMessage
   | PeerLeftMessage
   | ErrorMessage
-  | PongMessage;
+  | PongMessage
+  | IceServersMessage;
 export type ServerMessageType = ServerMessage['type'];
 
 // ---------------------------------------------------------------------------------------------
@@ -191,7 +214,7 @@ export interface HealthResponse {
 
 export type ParseResult<T> = { ok: true; message: T } | { ok: false; reason: string; ref?: ClientMessageType };
 
-const CLIENT_TYPES: readonly ClientMessageType[] = ['join', 'signal', 'leave', 'ping'];
+const CLIENT_TYPES: readonly ClientMessageType[] = ['join', 'signal', 'leave', 'ping', 'away', 'ice-servers'];
 
 /** Parses one text frame as JSON; never throws. */
 export function parseFrame(text: string): { ok: true; value: unknown } | { ok: false; reason: string } {
@@ -239,6 +262,8 @@ export function parseClientMessage(value: unknown): ParseResult<ClientMessage> {
     }
     case 'leave':
     case 'ping':
+    case 'away':
+    case 'ice-servers':
       return { ok: true, message: { type } };
     default:
       return assertNever(type);
@@ -302,6 +327,13 @@ export function parseServerMessage(value: unknown): ParseResult<ServerMessage> {
     }
     case 'pong':
       return { ok: true, message: { type } };
+    case 'ice-servers': {
+      const iceServers = value['iceServers'];
+      if (!Array.isArray(iceServers) || !iceServers.every(isIceServer)) {
+        return fail('ice-servers.iceServers must be an array of ICE servers');
+      }
+      return { ok: true, message: { type, iceServers: iceServers.map(copyIceServer) } };
+    }
     default:
       // Within v1 a server may add message types; the client ignores what it does not know.
       return fail(`unknown message type "${truncate(type)}"`);

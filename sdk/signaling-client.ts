@@ -19,6 +19,7 @@ import {
   parseFrame,
   parseServerMessage,
   type ClientMessage,
+  type IceServer,
   type JoinedMessage,
   type PeerLeftReason,
   type SignalData,
@@ -131,6 +132,8 @@ export class SignalingClient extends Emitter<SignalingEvents> {
   private joinSent = false;
   /** The non-fatal "still unreachable" was reported for this outage. */
   private reportedUnreachable = false;
+  /** Pending `requestIceServers()` calls, answered in order by `ice-servers` (or given up). */
+  private readonly iceServersWaiters = new Set<(servers: IceServer[] | undefined) => void>();
   private connectWaiter: { resolve(message: JoinedMessage): void; reject(error: CallError): void } | undefined;
   private readonly options: Required<Omit<SignalingClientOptions, 'token' | 'reconnect' | 'storage' | 'WebSocket' | 'fetch' | 'keepTrying'>> & {
     keepTrying: (() => boolean) | undefined;
@@ -219,6 +222,36 @@ export class SignalingClient extends Emitter<SignalingEvents> {
     this.shutdown(CloseCode.normal);
   }
 
+  /**
+   * The page is going away without hanging up (`pagehide`): says `away`, so the server holds the
+   * seat only for its short away grace, and closes. The resume value is kept: a reload takes the
+   * seat back; a closed tab becomes `peer-left` `timeout` on the other side within seconds.
+   */
+  away(): void {
+    if (this._state === 'closed') return;
+    if (this._state === 'joined') this.write({ type: 'away' });
+    this.shutdown(CloseCode.normal);
+  }
+
+  /**
+   * Asks the server over the open socket for freshly minted `iceServers` (new TURN credentials).
+   * Resolves with them, or with `undefined` when not seated, on an older server (which refuses
+   * the request) or after `timeoutMs`.
+   */
+  requestIceServers(timeoutMs = 3_000): Promise<IceServer[] | undefined> {
+    if (this._state !== 'joined' || this.socket?.readyState !== 1) return Promise.resolve(undefined);
+    return new Promise((resolve) => {
+      const waiter = (servers: IceServer[] | undefined) => {
+        clearTimeout(timer);
+        this.iceServersWaiters.delete(waiter);
+        resolve(servers);
+      };
+      const timer = setTimeout(() => waiter(undefined), timeoutMs);
+      this.iceServersWaiters.add(waiter);
+      this.write({ type: 'ice-servers' });
+    });
+  }
+
   /** Closes without `leave`: the server holds the seat for its grace period (e.g. page unload). */
   close(): void {
     if (this._state === 'closed') return;
@@ -288,8 +321,13 @@ export class SignalingClient extends Emitter<SignalingEvents> {
         return this.emit('signal', { from: message.from, data: message.data });
       case 'pong':
         return;
+      case 'ice-servers': {
+        const [first] = this.iceServersWaiters;
+        first?.(message.iceServers);
+        return;
+      }
       case 'error':
-        return this.serverError(message.code, message.message, message.retryAfterMs);
+        return this.serverError(message.code, message.message, message.retryAfterMs, message.ref);
       default:
         return assertNever(message);
     }
@@ -317,7 +355,13 @@ export class SignalingClient extends Emitter<SignalingEvents> {
     waiter?.resolve(message);
   }
 
-  private serverError(code: string, text: string, retryAfterMs: number | undefined): void {
+  private serverError(code: string, text: string, retryAfterMs: number | undefined, ref: string | undefined): void {
+    if (ref === 'ice-servers' || (code === 'invalid-message' && ref === undefined && this.iceServersWaiters.size > 0)) {
+      // Not seated any more, or a server older than the request: the caller goes on without.
+      const [first] = this.iceServersWaiters;
+      first?.(undefined);
+      return;
+    }
     switch (code) {
       case 'invalid-resume':
         // The seat is gone (grace over, server restarted): join afresh, with the token.
@@ -363,6 +407,7 @@ export class SignalingClient extends Emitter<SignalingEvents> {
     clearTimeout(this.seatTimer);
     this.socket = undefined;
     this.stopPing();
+    for (const waiter of [...this.iceServersWaiters]) waiter(undefined);
     if (this._state === 'closed') return;
     if (code === CloseCode.sessionReplaced) {
       this.fail(new CallError('session-replaced', 'the call continued in another tab or window'));
@@ -479,6 +524,7 @@ export class SignalingClient extends Emitter<SignalingEvents> {
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
     this.queue = [];
+    for (const waiter of [...this.iceServersWaiters]) waiter(undefined);
     if (socket) {
       socket.onopen = socket.onmessage = socket.onclose = socket.onerror = null;
       try {
@@ -510,7 +556,20 @@ export class SignalingClient extends Emitter<SignalingEvents> {
   }
 
   private get storageKey(): string {
-    return `p2p-call:resume:${this.options.url}#${this.options.room}`;
+    return resumeKey(this.options.url, this.options.room);
+  }
+
+  /**
+   * Whether `storage` (sessionStorage by default) holds a seat for `room` on `url` that no live
+   * client in this document uses: after a page reload mid-call, the seat the server holds for us.
+   */
+  static hasStoredSeat(url: string, room: string, storage: ResumeStorage | null = defaultStorage()): boolean {
+    try {
+      const stored = storage?.getItem(resumeKey(url, room));
+      return typeof stored === 'string' && !resumesInUse.has(stored);
+    } catch {
+      return false;
+    }
   }
 
   private readStoredResume(): string | undefined {
@@ -545,6 +604,10 @@ export class SignalingClient extends Emitter<SignalingEvents> {
       // Nothing stored.
     }
   }
+}
+
+function resumeKey(url: string, room: string): string {
+  return `p2p-call:resume:${url}#${room}`;
 }
 
 /** `ws://host/ws` → `http://host/healthz` (and wss → https). */

@@ -25,6 +25,8 @@ export interface SignalingServerOptions {
   turnTtl?: number;
   /** How long a dropped peer's seat is held, in milliseconds. */
   reconnectGraceMs?: number;
+  /** How long a seat is held after the page said `away` (pagehide); capped by `reconnectGraceMs`. */
+  awayGraceMs?: number;
   /** Heartbeat period in milliseconds. */
   pingIntervalMs?: number;
   /** Largest accepted frame in bytes; larger frames close the socket with 1009. */
@@ -89,6 +91,7 @@ export interface ResolvedOptions {
   stunUrls: string[];
   turnTtl: number;
   reconnectGraceMs: number;
+  awayGraceMs: number;
   pingIntervalMs: number;
   maxPayload: number;
   rateLimit: number;
@@ -123,6 +126,7 @@ export const DEFAULTS = {
   stunUrls: [] as string[],
   turnTtl: 86_400,
   reconnectGraceMs: 15_000,
+  awayGraceMs: 4_000,
   pingIntervalMs: 15_000,
   maxPayload: 65_536,
   rateLimit: 100,
@@ -156,6 +160,7 @@ export function resolveOptions(options: SignalingServerOptions = {}): ResolvedOp
     stunUrls: iceUrlList('stunUrls', options.stunUrls ?? DEFAULTS.stunUrls, ['stun:', 'stuns:']),
     turnTtl: integer('turnTtl', options.turnTtl ?? DEFAULTS.turnTtl, 60, 31_536_000),
     reconnectGraceMs: integer('reconnectGraceMs', options.reconnectGraceMs ?? DEFAULTS.reconnectGraceMs, 0, 3_600_000),
+    awayGraceMs: integer('awayGraceMs', options.awayGraceMs ?? DEFAULTS.awayGraceMs, 0, 3_600_000),
     pingIntervalMs: integer('pingIntervalMs', options.pingIntervalMs ?? DEFAULTS.pingIntervalMs, 10, 3_600_000),
     maxPayload: integer('maxPayload', options.maxPayload ?? DEFAULTS.maxPayload, 1024, 16 * 1024 * 1024),
     rateLimit: integer('rateLimit', options.rateLimit ?? DEFAULTS.rateLimit, 1, 1_000_000),
@@ -220,6 +225,7 @@ export const OPTION_SPELLINGS: readonly OptionSpelling[] = [
   { key: 'stunUrls', flag: 'stun-urls', env: ['P2P_STUN_URLS'], kind: 'list' },
   { key: 'turnTtl', flag: 'turn-ttl', env: ['P2P_TURN_TTL'], kind: 'integer' },
   { key: 'reconnectGraceMs', flag: 'reconnect-grace-ms', env: ['P2P_RECONNECT_GRACE_MS'], kind: 'integer' },
+  { key: 'awayGraceMs', flag: 'away-grace-ms', env: ['P2P_AWAY_GRACE_MS'], kind: 'integer' },
   { key: 'pingIntervalMs', flag: 'ping-interval-ms', env: ['P2P_PING_INTERVAL_MS'], kind: 'integer' },
   { key: 'maxPayload', flag: 'max-payload', env: ['P2P_MAX_PAYLOAD'], kind: 'integer' },
   { key: 'rateLimit', flag: 'rate-limit', env: ['P2P_RATE_LIMIT'], kind: 'integer' },

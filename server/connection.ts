@@ -12,6 +12,7 @@ import {
   type ClientMessage,
   type ClientMessageType,
   type ErrorCode,
+  type IceServer,
   type JoinMessage,
   type ServerMessage,
 } from '../sdk/protocol.js';
@@ -56,6 +57,10 @@ export interface ConnectionContext {
   metrics: ServerMetrics;
   /** Keeps lines that a client can trigger at will from flooding the log. */
   logLimiter: LogLimiter;
+  /** How long a seat is held after `away` (capped by the grace period). */
+  awayGraceMs: number;
+  /** Mints the `iceServers` for a seat, as in its `joined` (answers `ice-servers`). */
+  iceServersFor(peerId: string): IceServer[];
 }
 
 export class Connection implements PeerLink {
@@ -177,6 +182,19 @@ export class Connection implements PeerLink {
       }
       case 'ping':
         return this.send({ type: 'pong' });
+      case 'away': {
+        // The page is going away without hanging up: hold the seat briefly (a reload resumes it
+        // at once; a closed tab is `peer-left` within seconds). The socket stays open, unseated.
+        if (this.seat === undefined) return this.sendError('not-in-room', 'away');
+        const seat = this.seat;
+        this.seat = undefined;
+        await this.context.rooms.drop(this, seat, this.context.awayGraceMs);
+        this.context.log.info({ conn: this.id, room: seat.room, peerId: seat.peerId }, 'away');
+        return;
+      }
+      case 'ice-servers':
+        if (this.seat === undefined) return this.sendError('not-in-room', 'ice-servers');
+        return this.send({ type: 'ice-servers', iceServers: this.context.iceServersFor(this.seat.peerId) });
       default:
         return assertNever(message);
     }

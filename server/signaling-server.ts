@@ -28,7 +28,7 @@ import { LogLimiter, truncate } from './log-limiter.js';
 import { PendingConnections } from './pending-connections.js';
 import type { Socket } from 'node:net';
 import type { Registry } from 'prom-client';
-import type { HealthResponse } from '../sdk/protocol.js';
+import type { HealthResponse, IceServer } from '../sdk/protocol.js';
 import type { ServerResponse } from 'node:http';
 
 /** Seconds a client refused for capacity is told to wait (`Retry-After`). */
@@ -90,6 +90,8 @@ class SignalingServerImpl implements SignalingServer {
   private readonly serverMetrics: ServerMetrics;
   private readonly tokens: JoinTokenVerifier | undefined;
   private readonly logLimiter = new LogLimiter();
+  /** Mints a seat's `iceServers` (TURN credentials), for `joined` and for `ice-servers`. */
+  private readonly iceServersFor: (peerId: string) => IceServer[];
   private readonly pending: PendingConnections;
   private readonly connections = new Set<Connection>();
   /** Open and handshaking sockets per client address, for the per-address limit. */
@@ -103,6 +105,7 @@ class SignalingServerImpl implements SignalingServer {
     const baseLog = options.logger ?? pino({ level: options.logLevel, base: { service: 'p2p-call' } });
     this.tokens = options.tokenSecret === undefined ? undefined : new JoinTokenVerifier(options.tokenSecret);
     const turn = { secret: options.turnSecret, turnUrls: options.turnUrls, stunUrls: options.stunUrls, ttl: options.turnTtl };
+    this.iceServersFor = (peerId) => iceServersFor(turn, peerId);
     this.store = options.roomStore ?? this.createStore(baseLog);
     this.pending = new PendingConnections({
       total: options.maxPendingConnections,
@@ -125,7 +128,7 @@ class SignalingServerImpl implements SignalingServer {
       maxSeatsPerAddress: options.maxConnectionsPerIp,
       maxQueuedBytesPerSeat: options.maxQueuedBytesPerSeat,
       maxQueuedBytesPerAddress: options.maxQueuedBytesPerIp,
-      iceServersFor: (peerId) => iceServersFor(turn, peerId),
+      iceServersFor: this.iceServersFor,
       onSeatExpired: (seat) => this.log.info({ room: seat.room, peerId: seat.peerId }, 'seat expired'),
       onRelayed: (seconds) => this.serverMetrics.relayLatency.observe(seconds),
     });
@@ -327,6 +330,8 @@ class SignalingServerImpl implements SignalingServer {
       logLimiter: this.logLimiter,
       log: this.log,
       metrics: this.serverMetrics,
+      awayGraceMs: this.options.awayGraceMs,
+      iceServersFor: this.iceServersFor,
     });
     this.connections.add(connection);
     this.log.info({ conn: connection.id, address, protocol }, 'connection opened');

@@ -53,6 +53,8 @@ export class CallController implements ReactiveController {
   /** Messages received since the last state change (the live region announces the latest). */
   heard = 0;
   speaking = { local: false, remote: false };
+  /** The other side is gone for now (page closed or reloading, network lost); its seat is held. */
+  peerAbsent = false;
   private offs: Array<() => void> = [];
   private meters: Partial<Record<'local' | 'remote', { stream: MediaStream; stop: () => void }>> = {};
 
@@ -93,10 +95,13 @@ export class CallController implements ReactiveController {
         });
         this.dispatch('p2p-peer-join', detail);
       }),
+      on('peer-disconnected', () => this.update(() => (this.peerAbsent = true))),
+      on('peer-reconnected', () => this.update(() => (this.peerAbsent = false))),
       on('peer-leave', (detail) => {
         this.update(() => {
           this.peerPresent = false;
           this.peerLeft = true;
+          this.peerAbsent = false;
           this.remote = this.remoteStream = this.stats = undefined;
         });
         this.dispatch('p2p-peer-leave', detail);
@@ -147,7 +152,7 @@ export class CallController implements ReactiveController {
     this.localStream = this.remoteStream = this.remote = this.stats = undefined;
     this.media = { microphone: false, camera: false, screen: false };
     this.chat = [];
-    this.chatOpen = this.peerPresent = this.peerLeft = false;
+    this.chatOpen = this.peerPresent = this.peerLeft = this.peerAbsent = false;
     this.unread = this.heard = 0;
     this.watch('local', undefined);
     this.watch('remote', undefined);

@@ -49,6 +49,7 @@ const en = {
   connecting: 'Connecting…',
   connected: 'Connected',
   reconnecting: 'Reconnecting…',
+  peerAway: 'The other person dropped out. Waiting for them to come back…',
   ended: 'You left the call.',
   peerLeft: 'The other person left.',
   muted: 'Muted',

@@ -6,6 +6,7 @@ import { defaultServerUrl } from './default-server.js';
 import { P2PCallEvent, type P2PCallState } from './events.js';
 import { allowedHere, mediaBlockedByFrame } from './frame-policy.js';
 import { addLanguage, loadLanguage, resolveLanguage, translator, type StringKey, type Translation } from './i18n.js';
+import { hasHeldSeat } from './rejoin.js';
 import { icons } from './icons.js';
 import { LobbyPreview } from './lobby-preview.js';
 import { MediaDevicesController } from './media-devices.js';
@@ -314,6 +315,8 @@ export class P2PCall extends LitElement {
     else if (this.hasUpdated && this._state === 'preview' && (changed.has('cameraOff') || changed.has('audioOnly'))) void this.startPreview();
     const call = this.controller.call;
     if (!call || !this.hasUpdated) return;
+    // New host ICE servers (e.g. renewed TURN credentials): used from the next ICE restart.
+    if (changed.has('iceServers')) call.setIceServers(this.iceServers ?? []);
     // Act only on a change that differs from what is on: the media-change mirror sets these too.
     // Early in `joining` the media is not open yet; LocalMedia applies the wish once it is.
     const { microphone, camera } = this.controller.media;
@@ -381,7 +384,8 @@ export class P2PCall extends LitElement {
   /** On the page with a room: join at once (autojoin) or open the lobby's self-preview. */
   private enter(): void {
     if (!this.room) return;
-    if (this.autojoin) {
+    // Reloaded mid-call: the seat is still held for a few seconds; take it back, skip the lobby.
+    if (this.autojoin || hasHeldSeat(this.serverUrl(), this.room)) {
       this.join().catch(() => undefined); // The error state and p2p-error carry it.
     } else {
       this.startedRoom = this.room;
@@ -614,7 +618,7 @@ export class P2PCall extends LitElement {
           ${inCall ? this.renderSelf() : nothing}
           ${state === 'preview' ? this.renderLobby() : nothing}
           ${statusView({
-            t: this.t, state, room: this.room, peerPresent: c.peerPresent, peerLeft: c.peerLeft, copied: this._copied,
+            t: this.t, state, room: this.room, peerPresent: c.peerPresent, peerLeft: c.peerLeft, peerAbsent: c.peerAbsent, copied: this._copied,
             inviteUrl: this.inviteUrl || location.href, errorKey: this._error ? errorKey(this._error.code) : undefined,
             onCopy: () => void this.copyInvite(), onJoin: () => this.join().catch(() => undefined),
           })}
@@ -639,7 +643,8 @@ export class P2PCall extends LitElement {
     const present = c.peerPresent && (this._state === 'connected' || this._state === 'reconnecting');
     const name = remote?.displayName || this.t('them');
     const showAvatar = this.audioOnly || (present && remote !== undefined && !remote.camera && !remote.screen);
-    const quality = c.stats?.quality;
+    // Bars only while media flows: a stale sample must not say "good" over a frozen picture.
+    const quality = this._state === 'connected' ? c.stats?.quality : undefined;
     const qualityLabel = quality ? this.t(`quality${capitalize(quality)}` as StringKey) : '';
     return html`
       <video part="remote-video" class="remote ${remote?.screen ? 'screen' : ''}" playsinline autoplay ?hidden=${!present || showAvatar}

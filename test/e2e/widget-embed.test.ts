@@ -155,14 +155,14 @@ describe('script-tag embed on a third-party origin under a strict CSP', () => {
     }
   });
 
-  test('the other side vanishes mid-call: "reconnecting" shows on top, even over an open chat panel', async () => {
+  test('the other side vanishes mid-call: "dropped out" (reconnecting) shows on top, even over an open chat panel', async () => {
     const room = `vanish-${Date.now()}`;
     const a = await openHost(room);
     await state(a, 'waiting');
     const b = await openHost(room);
     await Promise.all([state(a, 'connected'), state(b, 'connected')]);
     await a.evaluate(`document.querySelector('p2p-call').shadowRoot.querySelector('button[aria-label="Chat"]').click()`);
-    // Closed without hanging up (a crash, a lost network): media stops, nobody says goodbye.
+    // Closed without hanging up: its page says `away` on pagehide, media stops.
     await b.close();
     await state(a, 'reconnecting', 30_000);
     const seen = await a.evaluate(`(async () => {
@@ -175,7 +175,7 @@ describe('script-tag embed on a third-party origin under a strict CSP', () => {
       return { chatOpen: root.querySelector('.chat') !== null, text: overlay.textContent.trim(), onTop: overlay.contains(hit) };
     })()`) as { chatOpen: boolean; text: string; onTop: boolean };
     assert.deepEqual(seen, { chatOpen: true, text: seen.text, onTop: true }, 'the overlay is the topmost thing at its centre');
-    assert.match(seen.text, /reconnect/i);
+    assert.match(seen.text, /dropped out/i);
     const { events } = await recorded(a);
     assert.ok(!events.some((e) => e.type === 'p2p-error' || e.type === 'p2p-peer-leave'), 'not an error, not a departure (yet)');
     await a.evaluate(`document.querySelector('p2p-call').hangup()`);

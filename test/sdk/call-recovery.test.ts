@@ -86,4 +86,21 @@ describe('Call recovery', () => {
     await stateReached(b, 'connected');
     await framesDecoded(b.remoteStream!);
   });
+
+  it('setIceServers() mid-call: the running connection uses the new list from its next ICE restart, and the call survives it', async () => {
+    const server = await startServer();
+    const { a, b } = await connectedPair(server);
+    const extra = { urls: 'stun:127.0.0.1:9' };
+    a.setIceServers([extra]);
+    const urls = peerConnection(a).getConfiguration().iceServers?.flatMap((s) => (Array.isArray(s.urls) ? s.urls : [s.urls]));
+    expect(urls).to.include('stun:127.0.0.1:9');
+    const before = iceUfrag(peerConnection(b).currentRemoteDescription);
+    a.restartIce();
+    await until(() => {
+      const now = iceUfrag(peerConnection(b).currentRemoteDescription);
+      return now !== undefined && now !== before && peerConnection(a).signalingState === 'stable';
+    }, 'the ICE restart went through');
+    await stateReached(a, 'connected');
+    await framesDecoded(a.remoteStream!);
+  });
 });

@@ -75,8 +75,19 @@ const escapeAttr = (value: string) => value.replace(/&/g, '&amp;').replace(/"/g,
 
 /** Records the element's events and every RTCPeerConnection's candidate errors, before any page script. */
 const RECORDER = `(() => {
-  const rec = { events: [], candidateErrors: [], pcs: [] };
+  const rec = { events: [], candidateErrors: [], pcs: [], sockets: 0, sent: [] };
   window.__rec = rec;
+  const NativeSocket = window.WebSocket;
+  window.WebSocket = class extends NativeSocket {
+    constructor(...args) {
+      super(...args);
+      rec.sockets++;
+    }
+    send(data) {
+      try { rec.sent.push(JSON.parse(data).type); } catch {}
+      return super.send(data);
+    }
+  };
   for (const type of ['p2p-state-change', 'p2p-error', 'p2p-stats', 'p2p-peer-join', 'p2p-peer-leave']) {
     document.addEventListener(type, (e) => rec.events.push({ type, at: Date.now(), detail: e.detail }));
   }
@@ -315,6 +326,56 @@ describe('TURN credentials over the life of a call', () => {
       const { events } = await recorded(page);
       assert.deepEqual(events.filter((e) => e.type === 'p2p-error'), [], 'no errors');
     }
+    await Promise.all([hangUpAndClose(a), hangUpAndClose(b)]);
+  });
+
+  // With P2P_TURN_EXPIRY_RUNS=20 this runs 20 expiries in a row (about a minute each).
+  const expiryRuns = Math.max(1, Number(process.env['P2P_TURN_EXPIRY_RUNS'] ?? '1'));
+  test(`a relay lost after the server-minted credential expired is rebuilt with fresh ones asked over the socket (${expiryRuns} run(s))`, { timeout: 40_000 + expiryRuns * 110_000 }, async (t) => {
+    // The shortest turnTtl the server allows: each run waits about a minute for coturn to refuse it.
+    const url = `turn:${restartable.host}:${restartable.port}?transport=udp`;
+    const signaling = await signalingServer({ turnSecret: SECRET, turnUrls: [url], turnTtl: 60 });
+    const room = uniqueRoom('expired-rebuilt');
+    const attributes = { 'ice-transport-policy': 'relay', 'ice-timeout': '20000' };
+    const a = await openCall(signaling, room, attributes);
+    await state(a, 'waiting');
+    const b = await openCall(signaling, room, attributes);
+    await Promise.all([state(a, 'connected'), state(b, 'connected')]);
+    const socketsBefore = await Promise.all([a, b].map((page) => page.evaluate('window.__rec.sockets') as Promise<number>));
+
+    for (let run = 1; run <= expiryRuns; run++) {
+      // A credential minted now expires after both pages' (minted when they joined or last
+      // renewed): once coturn refuses it, theirs are refused too (probes bounded in count).
+      const { username, credential } = restCredential(SECRET, Math.floor(Date.now() / 1000) + 60, 'probe');
+      const server = { address: restartable.host, port: restartable.port };
+      let refused = false;
+      for (let probe = 0; probe < 100 && !refused; probe++) {
+        const session = await TurnSession.open(server, username, credential);
+        const answer = await session.allocate();
+        if (answer.cls === 'success') await session.refresh(0);
+        else refused = errorCode(answer) === 401;
+        await session.close();
+        if (!refused) await new Promise((r) => setTimeout(r, 1000));
+      }
+      assert.ok(refused, 'coturn refuses the expired credential');
+      const asked = await Promise.all([a, b].map((page) => page.evaluate(`window.__rec.sent.filter((type) => type === 'ice-servers').length`) as Promise<number>));
+
+      // Lose the relays: each side asks for fresh credentials over its socket, then one restart.
+      const since = await restartTurn();
+      for (const page of [a, b]) await event(page, `e.type === 'p2p-state-change' && e.detail.state === 'reconnecting' && e.at >= ${since}`, 15_000);
+      await Promise.all([state(a, 'connected', 30_000), state(b, 'connected', 30_000)]);
+      for (const page of [a, b]) {
+        await remoteFramesAdvance(page, REMOTE_FRAMES);
+        assert.equal((await selectedPair(page)).local, 'relay');
+        const { events } = await recorded(page);
+        assert.deepEqual(events.filter((e) => e.type === 'p2p-error' || e.type === 'p2p-peer-leave'), [], 'no errors, nobody left');
+      }
+      const askedAfter = await Promise.all([a, b].map((page) => page.evaluate(`window.__rec.sent.filter((type) => type === 'ice-servers').length`) as Promise<number>));
+      assert.ok(askedAfter.every((n, i) => n > (asked[i] ?? 0)), `both sides asked for fresh ice-servers: ${JSON.stringify([asked, askedAfter])}`);
+      t.diagnostic(`run ${run}: back on a relay ${Date.now() - since} ms after coturn restarted`);
+    }
+    const socketsAfter = await Promise.all([a, b].map((page) => page.evaluate('window.__rec.sockets') as Promise<number>));
+    assert.deepEqual(socketsAfter, socketsBefore, 'no socket was dropped to renew credentials');
     await Promise.all([hangUpAndClose(a), hangUpAndClose(b)]);
   });
 

@@ -43,6 +43,7 @@ export default {
   connecting: '正在连接…',
   connected: '已连接',
   reconnecting: '正在重新连接…',
+  peerAway: '对方已断开，正在等待对方回来…',
   ended: '你已离开通话。',
   peerLeft: '对方已离开。',
   muted: '已静音',

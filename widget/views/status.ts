@@ -11,6 +11,8 @@ export interface StatusView {
   /** The other person is in the room: "reconnecting" is about them; otherwise it is the invite panel. */
   peerPresent: boolean;
   peerLeft: boolean;
+  /** The other person dropped out (page closed or reloading, network lost): say so, not "reconnecting". */
+  peerAbsent: boolean;
   copied: 'done' | 'failed' | undefined;
   inviteUrl: string;
   errorKey: StringKey | undefined;
@@ -31,7 +33,7 @@ export function statusView(v: StatusView): TemplateResult | typeof nothing {
       return spinner('connecting');
     case 'reconnecting':
       // Alone in the room, a reconnecting signaling socket is no reason to hide the invite.
-      return v.peerPresent ? spinner('reconnecting', true) : invite(v, true);
+      return v.peerPresent ? spinner(v.peerAbsent ? 'peerAway' : 'reconnecting', true) : invite(v, true);
     case 'waiting':
       return invite(v, false);
     case 'ended':
