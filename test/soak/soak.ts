@@ -18,8 +18,8 @@ import { TestClient, startServer } from '../server/helpers.js';
 const quick = process.argv.includes('--quick');
 const FRAMES = quick ? 10_000 : 100_000;
 const CYCLES = quick ? 2_000 : 20_000;
-const IDLE_MS = quick ? 20_000 : 30 * 60_000;
-const IDLE_SOCKETS = quick ? 200 : 1_000;
+const IDLE_MS = Number(process.env['SOAK_IDLE_MS'] ?? (quick ? 20_000 : 30 * 60_000));
+const IDLE_SOCKETS = Number(process.env['SOAK_IDLE_SOCKETS'] ?? (quick ? 200 : 1_000));
 /** Heap growth after GC tolerated between the first and the last reading (noise, JIT, caches). */
 const HEAP_ALLOWANCE_BYTES = 8 * 1024 * 1024;
 const GRACE_MS = 500;
