@@ -78,7 +78,6 @@ describe('the built bundles and demo, compressed', { skip: !BUILT && 'run npm ru
   for (const [path, file] of [
     ['/p2p-call.js', 'dist/p2p-call.js'],
     ['/p2p-call.iife.js', 'dist/p2p-call.iife.js'],
-    ['/p2p-call.js.map', 'dist/p2p-call.js.map'],
     ['/', 'demo/index.html'],
     ['/demo.js', 'demo/demo.js'],
     ['/demo.css', 'demo/demo.css'],
@@ -118,6 +117,15 @@ describe('the built bundles and demo, compressed', { skip: !BUILT && 'run npm ru
       assert.equal(crossed.headers['content-encoding'], 'gzip');
     });
   }
+
+  test('the source maps are compressed too, without build-time sidecars (compressed once, in memory)', async (t) => {
+    const { port } = await serverFor(t);
+    assert.ok(!existsSync(join(ROOT, 'dist/p2p-call.js.map.br')), 'no sidecar shipped for a map');
+    const plain = await readFile(join(ROOT, 'dist/p2p-call.js.map'));
+    const got = await get(port, '/p2p-call.js.map', { 'Accept-Encoding': 'br' });
+    assert.equal(got.headers['content-encoding'], 'br');
+    assert.ok(decoded(got).equals(plain));
+  });
 
   test('HEAD gives the headers of the compressed answer and no body', async (t) => {
     const { port } = await serverFor(t);
