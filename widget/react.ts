@@ -14,7 +14,7 @@ import { createComponent, type EventName } from '@lit/react';
 import * as React from 'react';
 import './define.js';
 import type { P2PCallEvent, P2PEventName } from './events.js';
-import { P2P_EVENT_NAMES, eventPropName, type EventPropName } from './framework-events.js';
+import { P2P_EVENT_NAMES, eventPropName, type EventPropName } from './framework-types.js';
 import { P2PCall as P2PCallElement } from './p2p-call.js';
 
 /** The event props: `onStateChange` → `P2PCallEvent<'p2p-state-change'>`, and so on. */
