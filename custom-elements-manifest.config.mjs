@@ -50,13 +50,56 @@ const pointAtShippedModules = () => ({
   },
 });
 
+/** One type-checked program over the element's sources, shared by the plugins below. */
+let program;
+function checked() {
+  if (program === undefined) {
+    const configFile = ts.readConfigFile('tsconfig.json', ts.sys.readFile);
+    const { options } = ts.parseJsonConfigFileContent(configFile.config, ts.sys, '.');
+    program = ts.createProgram(['widget/events.ts', 'widget/p2p-call.ts'], { ...options, noEmit: true });
+  }
+  return { checker: program.getTypeChecker(), source: (file) => program.getSourceFile(file) };
+}
+
+/**
+ * The element's property types with named unions of literals written out
+ * (`RTCIceTransportPolicy` → `'all' | 'relay'`), so editors can offer the values.
+ */
+function literalPropertyTypes() {
+  const { checker, source } = checked();
+  const file = source('widget/p2p-call.ts');
+  const element = file?.statements.find((s) => ts.isClassDeclaration(s) && s.name?.text === 'P2PCall');
+  if (element === undefined) return new Map();
+  const types = new Map();
+  for (const property of checker.getTypeAtLocation(element).getProperties()) {
+    const type = checker.getNonNullableType(checker.getTypeOfSymbolAtLocation(property, element));
+    if (type.isUnion() && type.types.every((t) => t.isStringLiteral())) {
+      types.set(property.name, type.types.map((t) => `'${t.value}'`).join(' | '));
+    }
+  }
+  return types;
+}
+
+const expandLiteralTypes = () => ({
+  name: 'expand-literal-types',
+  packageLinkPhase({ customElementsManifest }) {
+    const types = literalPropertyTypes();
+    for (const module of customElementsManifest.modules) {
+      for (const declaration of module.declarations ?? []) {
+        for (const item of [...(declaration.attributes ?? []), ...(declaration.members ?? [])]) {
+          const expanded = types.get(item.fieldName ?? item.name);
+          if (expanded === undefined || item.type === undefined || (item.kind !== undefined && item.kind !== 'field')) continue;
+          item.type = { text: /\|\s*undefined$/.test(item.type.text) ? `${expanded} | undefined` : expanded };
+        }
+      }
+    }
+  },
+});
+
 /** The detail types of `P2PEventDetails`, written out one level deep (named unions expanded). */
 function eventDetailTypes() {
-  const configFile = ts.readConfigFile('tsconfig.json', ts.sys.readFile);
-  const { options } = ts.parseJsonConfigFileContent(configFile.config, ts.sys, '.');
-  const program = ts.createProgram(['widget/events.ts'], { ...options, noEmit: true });
-  const checker = program.getTypeChecker();
-  const source = program.getSourceFile('widget/events.ts');
+  const { checker, source: sourceOf } = checked();
+  const source = sourceOf('widget/events.ts');
   const details = source?.statements.find((s) => ts.isInterfaceDeclaration(s) && s.name.text === 'P2PEventDetails');
   if (details === undefined) throw new Error('custom-elements-manifest: widget/events.ts has no P2PEventDetails');
   const flags = ts.TypeFormatFlags.NoTruncation | ts.TypeFormatFlags.UseSingleQuotesForStringLiteralType;
@@ -122,5 +165,5 @@ export default {
   outdir: '.',
   litelement: true,
   dependencies: false,
-  plugins: [dropInternalState(), typeEventDetails(), cssPropertySyntax(), pointAtShippedModules()],
+  plugins: [dropInternalState(), typeEventDetails(), expandLiteralTypes(), cssPropertySyntax(), pointAtShippedModules()],
 };
