@@ -18,7 +18,7 @@ const EXIT_USAGE = 2;
  * The address a person can open: a wildcard bind (`0.0.0.0`, `::`) is not a place to browse to,
  * the loopback address on the same port is.
  */
-export function urlToOpen(listening: string): string {
+function urlToOpen(listening: string): string {
   const url = new URL(listening);
   if (url.hostname === '0.0.0.0') url.hostname = '127.0.0.1';
   if (url.hostname === '[::]') url.hostname = '[::1]';

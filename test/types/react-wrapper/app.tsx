@@ -1,4 +1,4 @@
-// A React app using `p2p-call/react`: type-checked by test/server/types.test.ts and rendered in
+// A React app using `p2p-call/react`: type-checked by test/types/consumers.test.ts and rendered in
 // Chromium with React 18 and 19 by test/react/react.test.ts (which passes the parameters below).
 import { useRef, useState, version } from 'react';
 import { createRoot } from 'react-dom/client';
