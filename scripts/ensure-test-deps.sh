@@ -3,7 +3,7 @@
 # The list grows as suites need real parts (chromium for browser tests, coturn, redis-server, nginx).
 set -eu
 # "command:debian-package" pairs.
-required="chromium:chromium turnserver:coturn nginx:nginx ip:iproute2 iptables:iptables openssl:openssl systemd-analyze:systemd strace:strace logrotate:logrotate nft:nftables pgrep:procps"
+required="chromium:chromium turnserver:coturn redis-server:redis-server redis-cli:redis-tools nginx:nginx ip:iproute2 iptables:iptables openssl:openssl systemd-analyze:systemd strace:strace logrotate:logrotate nft:nftables pgrep:procps"
 need=""
 for pair in $required; do
   bin=${pair%%:*}; pkg=${pair#*:}

@@ -177,8 +177,13 @@ export interface UpgradeRefusal {
 
 /** Body of `GET /healthz`. */
 export interface HealthResponse {
+  /** False (with HTTP 503) while the node cannot serve joins, e.g. its room store is unreachable. */
   ok: boolean;
   protocols: string[];
+  /** Where rooms live: `memory` (one node), or the shared store's state, `up` or `down`. */
+  store?: 'memory' | 'up' | 'down';
+  /** The answering node's id (it also appears in its logs and metrics). */
+  node?: string;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import type { Server as HttpServer } from 'node:http';
 import { parseArgs } from 'node:util';
 import type { Logger } from 'pino';
+import type { RoomStore } from './room-store.js';
 
 export interface SignalingServerOptions {
   /** HTTP + WebSocket port; `0` picks a free one. */
@@ -38,11 +39,33 @@ export interface SignalingServerOptions {
   maxRooms?: number;
   /** Take the client address from `X-Forwarded-For` (set behind nginx only). */
   trustProxy?: boolean;
+  /** A connection must have sent its whole HTTP request head within this, or it is closed. */
+  headerTimeoutMs?: number;
+  /** Connections that have not finished their HTTP request head yet, in total (more are closed at once). */
+  maxPendingConnections?: number;
+  /** The same per client address (not applied with `trustProxy`: the proxy sends whole heads). */
+  maxPendingConnectionsPerIp?: number;
+  /** Bytes of signals queued for one held seat (besides the count of 64). */
+  maxQueuedBytesPerSeat?: number;
+  /** Bytes of signals one client address may have queued for held seats on this node. */
+  maxQueuedBytesPerIp?: number;
   /** PEM file paths; when both are set the server speaks HTTPS/WSS itself. */
   tlsCert?: string;
   tlsKey?: string;
-  /** Scale-out across nodes; not available yet (see docs/server.md). */
+  /**
+   * Scale-out: rooms live in Redis, shared by every node that names the same Redis.
+   * `redis://[user:password@]host:port[/db]`, `rediss://` for TLS; for a Cluster, seed URLs
+   * separated by commas, with `redisCluster`.
+   */
   redisUrl?: string;
+  /** The Redis of `redisUrl` is a Redis Cluster. */
+  redisCluster?: boolean;
+  /** Every Redis key and channel starts with this, so deployments can share one Redis. */
+  redisKeyPrefix?: string;
+  /** A bearer token that `GET /metrics` requires; open when absent. */
+  metricsToken?: string;
+  /** A room store of your own (see server/room-store.ts); default: in memory, or Redis with `redisUrl`. */
+  roomStore?: RoomStore;
   /** Log level for the built-in logger: fatal, error, warn, info, debug, trace or silent. */
   logLevel?: LogLevel;
   /** A pino logger to use instead of the built-in one. */
@@ -76,9 +99,18 @@ export interface ResolvedOptions {
   maxConnectionsPerIp: number;
   maxRooms: number;
   trustProxy: boolean;
+  headerTimeoutMs: number;
+  maxPendingConnections: number;
+  maxPendingConnectionsPerIp: number;
+  maxQueuedBytesPerSeat: number;
+  maxQueuedBytesPerIp: number;
   tlsCert: string | undefined;
   tlsKey: string | undefined;
   redisUrl: string | undefined;
+  redisCluster: boolean;
+  redisKeyPrefix: string;
+  metricsToken: string | undefined;
+  roomStore: RoomStore | undefined;
   logLevel: LogLevel;
   logger: Logger | undefined;
   server: HttpServer | undefined;
@@ -101,6 +133,12 @@ export const DEFAULTS = {
   maxConnectionsPerIp: 50,
   maxRooms: 10_000,
   trustProxy: false,
+  headerTimeoutMs: 10_000,
+  maxPendingConnections: 512,
+  maxPendingConnectionsPerIp: 16,
+  maxQueuedBytesPerSeat: 262_144,
+  maxQueuedBytesPerIp: 2_097_152,
+  redisKeyPrefix: 'p2p:',
   logLevel: 'info' as LogLevel,
 } as const;
 
@@ -128,9 +166,18 @@ export function resolveOptions(options: SignalingServerOptions = {}): ResolvedOp
     maxConnectionsPerIp: integer('maxConnectionsPerIp', options.maxConnectionsPerIp ?? DEFAULTS.maxConnectionsPerIp, 1, 10_000_000),
     maxRooms: integer('maxRooms', options.maxRooms ?? DEFAULTS.maxRooms, 1, 10_000_000),
     trustProxy: boolean('trustProxy', options.trustProxy ?? DEFAULTS.trustProxy),
+    headerTimeoutMs: integer('headerTimeoutMs', options.headerTimeoutMs ?? DEFAULTS.headerTimeoutMs, 100, 600_000),
+    maxPendingConnections: integer('maxPendingConnections', options.maxPendingConnections ?? DEFAULTS.maxPendingConnections, 1, 10_000_000),
+    maxPendingConnectionsPerIp: integer('maxPendingConnectionsPerIp', options.maxPendingConnectionsPerIp ?? DEFAULTS.maxPendingConnectionsPerIp, 1, 10_000_000),
+    maxQueuedBytesPerSeat: integer('maxQueuedBytesPerSeat', options.maxQueuedBytesPerSeat ?? DEFAULTS.maxQueuedBytesPerSeat, 1024, 1_073_741_824),
+    maxQueuedBytesPerIp: integer('maxQueuedBytesPerIp', options.maxQueuedBytesPerIp ?? DEFAULTS.maxQueuedBytesPerIp, 1024, 1_073_741_824),
     tlsCert: optionalPath('tlsCert', options.tlsCert),
     tlsKey: optionalPath('tlsKey', options.tlsKey),
-    redisUrl: options.redisUrl,
+    redisUrl: redisUrls('redisUrl', options.redisUrl),
+    redisCluster: boolean('redisCluster', options.redisCluster ?? false),
+    redisKeyPrefix: keyPrefix('redisKeyPrefix', options.redisKeyPrefix ?? DEFAULTS.redisKeyPrefix),
+    metricsToken: optionalSecret('metricsToken', options.metricsToken),
+    roomStore: options.roomStore,
     logLevel: oneOf('logLevel', options.logLevel ?? DEFAULTS.logLevel, LOG_LEVELS),
     logger: options.logger,
     server: options.server,
@@ -149,9 +196,11 @@ export function resolveOptions(options: SignalingServerOptions = {}): ResolvedOp
   if (resolved.turnSecret !== undefined && resolved.turnUrls.length === 0) {
     throw new ConfigError('turnSecret needs turnUrls (e.g. turn:turn.example.com:3478)');
   }
-  if (resolved.redisUrl !== undefined) {
-    // Honest refusal rather than a silent single-node server that looks scaled out.
-    throw new ConfigError('redisUrl: scale-out via Redis is not available in this version yet');
+  if (resolved.redisCluster && resolved.redisUrl === undefined) {
+    throw new ConfigError('redisCluster needs redisUrl (the seed nodes, e.g. redis://10.0.0.1:7000,redis://10.0.0.2:7000)');
+  }
+  if (resolved.roomStore !== undefined && resolved.redisUrl !== undefined) {
+    throw new ConfigError('roomStore and redisUrl cannot be used together: give one store');
   }
   return resolved;
 }
@@ -190,9 +239,17 @@ export const OPTION_SPELLINGS: readonly OptionSpelling[] = [
   { key: 'maxConnectionsPerIp', flag: 'max-connections-per-ip', env: ['P2P_MAX_CONNECTIONS_PER_IP'], kind: 'integer', description: 'open sockets per client address' },
   { key: 'maxRooms', flag: 'max-rooms', env: ['P2P_MAX_ROOMS'], kind: 'integer', description: 'rooms in memory, then server-busy' },
   { key: 'trustProxy', flag: 'trust-proxy', env: ['P2P_TRUST_PROXY'], kind: 'boolean', description: 'client address from X-Forwarded-For (only behind nginx or similar)' },
+  { key: 'headerTimeoutMs', flag: 'header-timeout-ms', env: ['P2P_HEADER_TIMEOUT_MS'], kind: 'integer', description: 'a connection must send its whole HTTP request head within this, ms' },
+  { key: 'maxPendingConnections', flag: 'max-pending-connections', env: ['P2P_MAX_PENDING_CONNECTIONS'], kind: 'integer', description: 'connections still sending their request head, in total' },
+  { key: 'maxPendingConnectionsPerIp', flag: 'max-pending-connections-per-ip', env: ['P2P_MAX_PENDING_CONNECTIONS_PER_IP'], kind: 'integer', description: 'the same per client address (not with --trust-proxy)' },
+  { key: 'maxQueuedBytesPerSeat', flag: 'max-queued-bytes-per-seat', env: ['P2P_MAX_QUEUED_BYTES_PER_SEAT'], kind: 'integer', description: 'bytes of signals queued for one held seat' },
+  { key: 'maxQueuedBytesPerIp', flag: 'max-queued-bytes-per-ip', env: ['P2P_MAX_QUEUED_BYTES_PER_IP'], kind: 'integer', description: 'bytes of signals one client address may have queued for held seats' },
   { key: 'tlsCert', flag: 'tls-cert', env: ['P2P_TLS_CERT'], kind: 'string', description: 'PEM certificate file; with --tls-key, serve HTTPS/WSS itself', unset: 'none (plain HTTP)' },
   { key: 'tlsKey', flag: 'tls-key', env: ['P2P_TLS_KEY'], kind: 'string', description: 'PEM private key file for --tls-cert', unset: 'none' },
-  { key: 'redisUrl', flag: 'redis-url', env: ['P2P_REDIS_URL'], kind: 'string', description: 'scale out across nodes via Redis', unset: 'none (single node)' },
+  { key: 'redisUrl', flag: 'redis-url', env: ['P2P_REDIS_URL'], kind: 'string', description: 'Redis for scale-out: redis://[user:pass@]host:port[/db], rediss:// for TLS', unset: 'none (single node, rooms in memory)', secret: true },
+  { key: 'redisCluster', flag: 'redis-cluster', env: ['P2P_REDIS_CLUSTER'], kind: 'boolean', description: 'the Redis of --redis-url is a Redis Cluster' },
+  { key: 'redisKeyPrefix', flag: 'redis-key-prefix', env: ['P2P_REDIS_KEY_PREFIX'], kind: 'string', description: 'prefix of every Redis key and channel, so deployments can share one Redis' },
+  { key: 'metricsToken', flag: 'metrics-token', env: ['P2P_METRICS_TOKEN'], kind: 'string', description: 'bearer token that GET /metrics requires', unset: 'none (/metrics open)', secret: true },
   { key: 'logLevel', flag: 'log-level', env: ['P2P_LOG_LEVEL'], kind: 'string', description: `JSON log level: ${LOG_LEVELS.join(', ')}` },
 ];
 
@@ -207,7 +264,7 @@ export function environmentVariables(): string[] {
 /** The default `--help` shows for a row. */
 export function defaultText(spelling: OptionSpelling): string {
   const value: unknown = (DEFAULTS as Record<string, unknown>)[spelling.key];
-  if (value === undefined || (Array.isArray(value) && value.length === 0)) return spelling.unset ?? 'none';
+  if (value === undefined || (Array.isArray(value) && value.length === 0)) return spelling.unset ?? (spelling.kind === 'boolean' ? 'off' : 'none');
   if (typeof value === 'boolean') return value ? 'on' : 'off';
   return String(value);
 }
@@ -411,6 +468,36 @@ function urlList(name: string, value: unknown, schemes: string[]): string[] {
     if (!schemes.includes(url.protocol)) throw new ConfigError(`${name}: "${item}" must start with ${schemes.join(' or ')}//`);
     return url.origin;
   });
+}
+
+/** One Redis URL, or several (Cluster seeds) separated by commas; each redis: or rediss:. */
+function redisUrls(name: string, value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  const text = nonEmpty(name, value);
+  for (const item of text.split(',').map((part) => part.trim())) {
+    let url: URL;
+    try {
+      url = new URL(item);
+    } catch {
+      throw new ConfigError(`${name}: "${redact(item)}" is not a URL such as redis://127.0.0.1:6379`);
+    }
+    if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+      throw new ConfigError(`${name}: "${redact(item)}" must start with redis:// or rediss://`);
+    }
+  }
+  return text;
+}
+
+/** Key prefixes may not contain braces: they would change which Cluster slot a room's keys hash to. */
+function keyPrefix(name: string, value: unknown): string {
+  const text = nonEmpty(name, value);
+  if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(text)) throw new ConfigError(`${name} must be 1–64 of A–Z a–z 0–9 _ . : -, got ${JSON.stringify(text)}`);
+  return text;
+}
+
+/** A URL without its password, for messages. */
+function redact(url: string): string {
+  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
 }
 
 function iceUrlList(name: string, value: unknown, schemes: string[]): string[] {

@@ -17,7 +17,9 @@ import {
 } from '../sdk/protocol.js';
 import type { JoinTokenVerifier } from './join-tokens.js';
 import { SlidingWindowCounter, TokenBucket, monotonicClock } from './rate-limiter.js';
-import type { JoinFailure, PeerLink, RoomDirectory, SeatHandle } from './rooms.js';
+import type { LogLimiter } from './log-limiter.js';
+import type { ServerMetrics } from './metrics.js';
+import { now, type JoinFailure, type PeerLink, type RoomDirectory, type SeatHandle } from './rooms.js';
 
 /** Within this window, more than this many invalid messages close the socket (1008). */
 export const INVALID_WINDOW_MS = 10_000;
@@ -25,6 +27,8 @@ export const MAX_INVALID_IN_WINDOW = 20;
 /** Within this window, this many messages dropped by the rate limit close the socket (1008). */
 export const RATE_DROP_WINDOW_MS = 10_000;
 export const MAX_RATE_DROPS_IN_WINDOW = 100;
+/** How long a close we start waits for the client's close frame before the socket is cut. */
+export const CLOSE_HANDSHAKE_MS = 1_000;
 /** `rate-limited` is answered at most once per this period. */
 export const RATE_LIMITED_NOTICE_MS = 1_000;
 
@@ -49,6 +53,9 @@ export interface ConnectionContext {
   /** A peer that leaves more than this unread in its socket is cut off (as a drop). */
   maxBufferedBytes: number;
   log: Logger;
+  metrics: ServerMetrics;
+  /** Keeps lines that a client can trigger at will from flooding the log. */
+  logLimiter: LogLimiter;
 }
 
 export class Connection implements PeerLink {
@@ -64,6 +71,7 @@ export class Connection implements PeerLink {
 
   constructor(
     readonly socket: WebSocket,
+    /** `<nodeId>/<connectionId>`: names this socket across nodes. */
     readonly id: string,
     readonly address: string,
     private readonly context: ConnectionContext,
@@ -78,6 +86,11 @@ export class Connection implements PeerLink {
   }
 
   send(message: ServerMessage): void {
+    this.sendText(JSON.stringify(message));
+  }
+
+  /** Sends a server message already serialized (a relayed signal is built as text once). */
+  sendText(text: string): void {
     if (this.socket.readyState !== this.socket.OPEN) return;
     if (this.socket.bufferedAmount > this.context.maxBufferedBytes) {
       // It does not read what we send: buffering on its behalf would let one slow peer eat the
@@ -88,7 +101,7 @@ export class Connection implements PeerLink {
       this.socket.terminate();
       return;
     }
-    this.socket.send(JSON.stringify(message));
+    this.socket.send(text);
   }
 
   replace(): void {
@@ -106,6 +119,13 @@ export class Connection implements PeerLink {
     this.context.log.info({ conn: this.id, code, room }, 'connection closed');
   }
 
+  /** Holds this socket's seat now (before a graceful stop of a node whose seats others take over). */
+  async holdSeat(): Promise<void> {
+    const seat = this.seat;
+    this.seat = undefined;
+    if (seat !== undefined) await this.context.rooms.drop(this, seat).catch(() => undefined);
+  }
+
   /** Graceful shutdown of the server. */
   shutdown(): void {
     this.sendError('server-shutdown');
@@ -118,38 +138,40 @@ export class Connection implements PeerLink {
     // The rate is measured on arrival; everything else waits its turn so that replies come
     // back in the order of the messages that caused them.
     const overRate = !this.bucket.take();
+    const receivedAt = now();
     this.backlog = this.backlog
       .then(() => {
         if (this.closing) return undefined;
-        return overRate ? this.overRate() : this.process(data, isBinary);
+        return overRate ? this.overRate() : this.process(data, isBinary, receivedAt);
       })
       .catch((error: unknown) => this.context.log.error({ conn: this.id, err: String(error) }, 'message handler failed'));
   }
 
-  private process(data: WebSocket.RawData, isBinary: boolean): Promise<void> | void {
+  private process(data: WebSocket.RawData, isBinary: boolean, receivedAt: number): Promise<void> | void {
     if (isBinary) return this.invalid('frames must be text, not binary');
     const frame = parseFrame(rawToString(data));
     if (!frame.ok) return this.invalid(frame.reason);
     const parsed = parseClientMessage(frame.value);
     if (!parsed.ok) return this.invalid(parsed.reason, parsed.ref);
-    return this.handle(parsed.message);
+    return this.handle(parsed.message, receivedAt);
   }
 
-  private async handle(message: ClientMessage): Promise<void> {
+  private async handle(message: ClientMessage, receivedAt: number): Promise<void> {
     switch (message.type) {
       case 'join':
         return this.join(message);
       case 'signal': {
         if (this.seat === undefined) return this.sendError('not-in-room', 'signal');
-        const refused = this.context.rooms.signal(this.seat, message.data);
-        if (refused !== undefined) this.sendError(refused, 'signal');
+        const refused = await this.context.rooms.signal(this, this.seat, message.data, receivedAt);
+        if (refused === undefined) this.context.metrics.signalsRelayed.inc();
+        else this.sendError(refused.code, 'signal', undefined, 'retryAfterMs' in refused ? refused.retryAfterMs : undefined);
         return;
       }
       case 'leave': {
         if (this.seat === undefined) return this.sendError('not-in-room', 'leave');
         const seat = this.seat;
         this.seat = undefined;
-        this.context.rooms.leave(seat);
+        await this.context.rooms.leave(this, seat);
         this.context.log.info({ conn: this.id, room: seat.room, peerId: seat.peerId }, 'left');
         return;
       }
@@ -161,20 +183,35 @@ export class Connection implements PeerLink {
   }
 
   private async join(message: JoinMessage): Promise<void> {
-    if (this.seat !== undefined) return this.sendError('already-joined', 'join');
+    if (this.seat !== undefined) {
+      this.context.metrics.joins.inc({ result: 'already-joined' });
+      return this.sendError('already-joined', 'join');
+    }
     const { rooms, tokens, log } = this.context;
     let result;
     if (message.resume !== undefined) {
-      result = rooms.resume(this, message.room, message.resume);
+      result = await rooms.resume(this, message.room, message.resume);
     } else {
       if (tokens !== undefined) {
         const check = await tokens.verify(message.token, message.room);
         if (this.closing) return;
-        if (!check.ok) return this.sendError('unauthorized', 'join', check.reason);
+        if (!check.ok) {
+          this.context.metrics.joins.inc({ result: 'unauthorized' });
+          return this.sendError('unauthorized', 'join', check.reason);
+        }
       }
-      result = rooms.join(this, message.room, this.address);
+      result = await rooms.join(this, message.room, this.address);
     }
-    if (!result.ok) return this.refuseJoin(result);
+    if (!result.ok) {
+      this.context.metrics.joins.inc({ result: result.code });
+      return this.refuseJoin(result);
+    }
+    this.context.metrics.joins.inc({ result: message.resume === undefined ? 'joined' : 'resumed' });
+    if (this.closing) {
+      // The socket went away while the store answered: the seat it just got is held as for a drop.
+      void this.context.rooms.drop(this, result.seat).catch(() => undefined);
+      return;
+    }
     this.seat = result.seat;
     log.info({ conn: this.id, room: result.seat.room, peerId: result.seat.peerId, resumed: message.resume !== undefined }, 'joined');
   }
@@ -205,7 +242,11 @@ export class Connection implements PeerLink {
   }
 
   private sendError(code: ErrorCode, ref?: ClientMessageType, message = ERROR_TEXT[code], retryAfterMs?: number): void {
-    this.context.log.info({ conn: this.id, code, ref }, 'error sent');
+    const { log, logLimiter, metrics } = this.context;
+    metrics.errorsSent.inc({ code });
+    if (logLimiter.allow(`error sent: ${code}`, (kind, count) => log.warn({ kind, count }, 'log lines left out'))) {
+      log.info({ conn: this.id, code, ref }, 'error sent');
+    }
     this.send({
       type: 'error',
       code,
@@ -223,12 +264,19 @@ export class Connection implements PeerLink {
     this.closing = true;
     this.detachSeat();
     this.socket.close(code, reason);
+    // A client that never answers the close frame would hold its address's slot for ws's 30 s
+    // close timeout; one second is enough for a well-behaved one.
+    const cutOff = setTimeout(() => this.socket.terminate(), CLOSE_HANDSHAKE_MS);
+    cutOff.unref();
+    this.socket.once('close', () => clearTimeout(cutOff));
   }
 
   private detachSeat(): void {
     const seat = this.seat;
     this.seat = undefined;
-    if (seat !== undefined) this.context.rooms.drop(seat);
+    if (seat === undefined) return;
+    this.context.rooms.drop(this, seat).catch((error: unknown) =>
+      this.context.log.error({ conn: this.id, room: seat.room, err: String(error) }, 'could not hold the seat'));
   }
 }
 

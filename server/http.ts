@@ -10,6 +10,9 @@ import type { Logger } from 'pino';
 import { HEALTH_PATH, SUPPORTED_PROTOCOLS, type HealthResponse, type UpgradeRefusal } from '../sdk/protocol.js';
 import { FileCache, contentTypeOf, sendFile } from './static-files.js';
 
+/** Prometheus scrapes this path. */
+export const METRICS_PATH = '/metrics';
+
 /** A deploy reaches embedding pages within minutes... */
 const BUNDLE_CACHE = 'public, max-age=300';
 /** ...while a versioned URL never changes content. */
@@ -132,11 +135,16 @@ function requestPath(url: string | undefined): string {
  * mismatch) and returns true; false for any other request. Exported for apps that attach the
  * signaling server to their own HTTP server and route this path themselves.
  */
-export function handleHealthCheck(req: IncomingMessage, res: ServerResponse): boolean {
+export function handleHealthCheck(req: IncomingMessage, res: ServerResponse, health: Omit<HealthResponse, 'protocols'> = { ok: true }): boolean {
   if (requestPath(req.url) !== HEALTH_PATH || (req.method !== 'GET' && req.method !== 'HEAD')) return false;
-  const body: HealthResponse = { ok: true, protocols: [...SUPPORTED_PROTOCOLS] };
-  sendJson(res, 200, body, { 'Access-Control-Allow-Origin': '*', 'Cache-Control': 'no-store' });
+  const body: HealthResponse = { ...health, protocols: [...SUPPORTED_PROTOCOLS] };
+  sendJson(res, health.ok ? 200 : 503, body, { 'Access-Control-Allow-Origin': '*', 'Cache-Control': 'no-store' });
   return true;
+}
+
+/** True for `GET`/`HEAD /metrics`. */
+export function isMetricsRequest(req: IncomingMessage): boolean {
+  return requestPath(req.url) === METRICS_PATH && (req.method === 'GET' || req.method === 'HEAD');
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {

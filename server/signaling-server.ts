@@ -15,22 +15,46 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { SIGNALING_PATH, SUPPORTED_PROTOCOLS, selectProtocol } from '../sdk/protocol.js';
 import { ConfigError, resolveOptions, type ResolvedOptions, type SignalingServerOptions } from './config.js';
 import { Connection } from './connection.js';
-import { createRequestHandler, refuseUpgrade } from './http.js';
+import { createRequestHandler, handleHealthCheck, isMetricsRequest, refuseUpgrade } from './http.js';
 import { JoinTokenVerifier } from './join-tokens.js';
+import { MemoryRoomStore } from './memory-room-store.js';
+import { createMetrics, serveMetrics, type ServerMetrics } from './metrics.js';
 import { packageRoot, packageVersion } from './package-root.js';
-import { InMemoryRooms, type RoomDirectory } from './rooms.js';
+import { RedisRoomStore } from './redis-room-store.js';
+import { linkId, type RoomStore } from './room-store.js';
+import { Rooms } from './rooms.js';
 import { iceServersFor } from './turn-credentials.js';
+import { LogLimiter, truncate } from './log-limiter.js';
+import { PendingConnections } from './pending-connections.js';
+import type { Socket } from 'node:net';
+import type { Registry } from 'prom-client';
+import type { HealthResponse } from '../sdk/protocol.js';
+import type { ServerResponse } from 'node:http';
 
 /** Seconds a client refused for capacity is told to wait (`Retry-After`). */
 export const BUSY_RETRY_AFTER_S = 5;
-/** A socket may have this many max-size frames unread before it is cut off as too slow. */
-const MAX_BUFFERED_FRAMES = 16;
+/**
+ * How much a socket may leave unread before it is cut off as too slow: 16 max-size frames, but
+ * at most 4 MiB unless one frame needs more (then two frames' worth). So the bound follows
+ * `maxPayload` only as far as a single frame must.
+ */
+export function slowReaderBound(maxPayload: number): number {
+  return Math.min(16 * maxPayload, Math.max(4 * 1024 * 1024, 2 * maxPayload));
+}
 /** How long a graceful close waits for clients to acknowledge before cutting them off. */
 const SHUTDOWN_DRAIN_MS = 2_000;
 
 export interface ServerStats {
+  /** This node's open sockets. */
   connections: number;
+  /** Rooms in which this node holds a seat, live or held. */
   rooms: number;
+  /** Seats this node holds for dropped peers. */
+  seatsHeld: number;
+  /** This node's id (in logs, metrics and `/healthz` of a shared store). */
+  node: string;
+  /** False while the room store (Redis) cannot be reached. */
+  storeAvailable: boolean;
 }
 
 export interface SignalingServer {
@@ -42,6 +66,12 @@ export interface SignalingServer {
   readonly httpServer: HttpServer | HttpsServer;
   readonly log: Logger;
   stats(): ServerStats;
+  /** This node's Prometheus registry, for apps that serve metrics their own way. */
+  readonly metrics: Registry;
+  /** Answers `GET /healthz` with this node's health (503 while its store is down); false for other requests. */
+  handleHealthCheck(req: IncomingMessage, res: ServerResponse): boolean;
+  /** Answers `GET /metrics` (bearer token checked when configured); false for other requests. */
+  handleMetrics(req: IncomingMessage, res: ServerResponse): boolean;
 }
 
 /** Creates a signaling server; validates every option first and throws {@link ConfigError}. */
@@ -54,8 +84,13 @@ class SignalingServerImpl implements SignalingServer {
   readonly log: Logger;
   private readonly attached: boolean;
   private readonly wss: WebSocketServer;
-  private readonly rooms: RoomDirectory;
+  private readonly store: RoomStore;
+  private readonly rooms: Rooms;
+  private readonly started: Promise<void>;
+  private readonly serverMetrics: ServerMetrics;
   private readonly tokens: JoinTokenVerifier | undefined;
+  private readonly logLimiter = new LogLimiter();
+  private readonly pending: PendingConnections;
   private readonly connections = new Set<Connection>();
   /** Open and handshaking sockets per client address, for the per-address limit. */
   private readonly perAddress = new Map<string, number>();
@@ -65,17 +100,36 @@ class SignalingServerImpl implements SignalingServer {
   private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head);
 
   constructor(private readonly options: ResolvedOptions) {
-    this.log = options.logger ?? pino({ level: options.logLevel, base: { service: 'p2p-call' } });
+    const baseLog = options.logger ?? pino({ level: options.logLevel, base: { service: 'p2p-call' } });
     this.tokens = options.tokenSecret === undefined ? undefined : new JoinTokenVerifier(options.tokenSecret);
     const turn = { secret: options.turnSecret, turnUrls: options.turnUrls, stunUrls: options.stunUrls, ttl: options.turnTtl };
-    this.rooms = new InMemoryRooms({
+    this.store = options.roomStore ?? this.createStore(baseLog);
+    this.pending = new PendingConnections({
+      total: options.maxPendingConnections,
+      // Behind a trusted proxy every socket comes from the proxy, which sends whole request heads.
+      perAddress: options.trustProxy ? undefined : options.maxPendingConnectionsPerIp,
+      onRefused: (reason) => this.serverMetrics.refused.inc({ reason }),
+    });
+    this.log = baseLog.child({ node: this.store.nodeId });
+    this.serverMetrics = createMetrics({
+      connections: () => this.connections.size,
+      rooms: () => this.rooms.roomCount,
+      seatsHeld: () => this.rooms.heldSeatCount,
+      storeAvailable: () => this.store.available,
+    }, { node: this.store.nodeId });
+    this.rooms = new Rooms({
+      store: this.store,
       graceMs: options.reconnectGraceMs,
       maxRooms: options.maxRooms,
       // An address may hold as many seats as it may hold sockets; held seats count too.
       maxSeatsPerAddress: options.maxConnectionsPerIp,
+      maxQueuedBytesPerSeat: options.maxQueuedBytesPerSeat,
+      maxQueuedBytesPerAddress: options.maxQueuedBytesPerIp,
       iceServersFor: (peerId) => iceServersFor(turn, peerId),
       onSeatExpired: (seat) => this.log.info({ room: seat.room, peerId: seat.peerId }, 'seat expired'),
+      onRelayed: (seconds) => this.serverMetrics.relayLatency.observe(seconds),
     });
+    this.started = this.rooms.start().catch((error: unknown) => this.log.error({ err: String(error) }, 'room store did not start'));
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: options.maxPayload,
@@ -87,12 +141,19 @@ class SignalingServerImpl implements SignalingServer {
     this.attached = options.server !== undefined;
     this.httpServer = options.server ?? this.createOwnServer();
     this.httpServer.on('upgrade', this.onUpgrade);
+    if (!this.attached) {
+      // For the server's whole life, not only while listen() runs: an 'error' without a listener
+      // would end the process.
+      this.httpServer.on('error', (error: Error) => this.log.error({ err: error.message }, 'http server error'));
+      this.pending.attach(this.httpServer);
+    }
     this.heartbeat = setInterval(() => this.beat(), options.pingIntervalMs);
     this.heartbeat.unref();
   }
 
-  listen(): Promise<string> {
-    if (this.attached) return Promise.reject(new Error('listen() is for the server\'s own HTTP server; the attached one is yours to listen'));
+  async listen(): Promise<string> {
+    if (this.attached) throw new Error('listen() is for the server\'s own HTTP server; the attached one is yours to listen');
+    await this.started;
     return new Promise((resolve, reject) => {
       const server = this.httpServer;
       const onError = (error: Error) => reject(error);
@@ -110,7 +171,47 @@ class SignalingServerImpl implements SignalingServer {
   }
 
   stats(): ServerStats {
-    return { connections: this.connections.size, rooms: this.rooms.roomCount };
+    return {
+      connections: this.connections.size,
+      rooms: this.rooms.roomCount,
+      seatsHeld: this.rooms.heldSeatCount,
+      node: this.store.nodeId,
+      storeAvailable: this.store.available,
+    };
+  }
+
+  get metrics(): Registry {
+    return this.serverMetrics.registry;
+  }
+
+  handleHealthCheck(req: IncomingMessage, res: ServerResponse): boolean {
+    // One node alone answers as it always has; nodes of a shared store say which and how it is.
+    const health: Omit<HealthResponse, 'protocols'> = this.store.shared
+      ? { ok: this.store.available, store: this.store.available ? 'up' : 'down', node: this.store.nodeId }
+      : { ok: this.store.available };
+    return handleHealthCheck(req, res, health);
+  }
+
+  handleMetrics(req: IncomingMessage, res: ServerResponse): boolean {
+    if (!isMetricsRequest(req)) return false;
+    serveMetrics(req, res, this.serverMetrics.registry, this.options.metricsToken).catch((error: unknown) => {
+      this.log.error({ err: String(error) }, 'metrics failed');
+      if (!res.headersSent) res.writeHead(500).end();
+    });
+    return true;
+  }
+
+  private createStore(log: Logger): RoomStore {
+    if (this.options.redisUrl === undefined) return new MemoryRoomStore();
+    return new RedisRoomStore({
+      url: this.options.redisUrl,
+      cluster: this.options.redisCluster,
+      keyPrefix: this.options.redisKeyPrefix,
+      // Dead within 3 beats + one reap period: inside PROTOCOL's 2 × ping interval + 1 s.
+      beatMs: Math.max(100, Math.min(5_000, Math.floor(this.options.pingIntervalMs / 2))),
+      log,
+      onError: (operation) => this.serverMetrics?.storeErrors.inc({ operation }),
+    });
   }
 
   close(): Promise<void> {
@@ -126,12 +227,27 @@ class SignalingServerImpl implements SignalingServer {
       version: packageVersion(root),
       log: this.log,
     });
-    const listener = (req: IncomingMessage, res: Parameters<typeof handler>[1]) => void handler(req, res);
-    if (this.options.tlsCert === undefined || this.options.tlsKey === undefined) return createHttpServer(listener);
-    return createHttpsServer({ cert: readPem('tlsCert', this.options.tlsCert), key: readPem('tlsKey', this.options.tlsKey) }, listener);
+    const listener = (req: IncomingMessage, res: ServerResponse) => {
+      if (this.handleHealthCheck(req, res) || this.handleMetrics(req, res)) return;
+      void handler(req, res);
+    };
+    const timeouts = {
+      // Node's defaults let a half-sent request head hold its socket for about 90 s.
+      headersTimeout: this.options.headerTimeoutMs,
+      requestTimeout: Math.max(30_000, this.options.headerTimeoutMs + 1_000),
+      connectionsCheckingInterval: Math.min(1_000, this.options.headerTimeoutMs),
+    };
+    if (this.options.tlsCert === undefined || this.options.tlsKey === undefined) return createHttpServer(timeouts, listener);
+    return createHttpsServer({
+      ...timeouts,
+      handshakeTimeout: this.options.headerTimeoutMs,
+      cert: readPem('tlsCert', this.options.tlsCert),
+      key: readPem('tlsKey', this.options.tlsKey),
+    }, listener);
   }
 
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    this.pending.settled(req.socket as Socket);
     // The path as sent, query dropped; never `new URL(req.url)`, which throws on targets like `//`.
     const path = (req.url ?? '/').split('?')[0];
     if (path !== SIGNALING_PATH) {
@@ -146,7 +262,10 @@ class SignalingServerImpl implements SignalingServer {
     socket.on('error', () => socket.destroy());
     const address = this.clientAddress(req);
     const refuse = (status: number, body: Parameters<typeof refuseUpgrade>[2], headers?: Record<string, string>) => {
-      this.log.info({ status, error: body.error, address, origin: req.headers.origin }, 'upgrade refused');
+      this.serverMetrics.refused.inc({ reason: body.error });
+      if (this.logLimiter.allow('upgrade refused', (kind, count) => this.log.warn({ kind, count }, 'log lines left out'))) {
+        this.log.info({ status, error: body.error, address, origin: truncate(req.headers.origin) }, 'upgrade refused');
+      }
       refuseUpgrade(socket, status, body, headers);
     };
 
@@ -184,12 +303,14 @@ class SignalingServerImpl implements SignalingServer {
   }
 
   private accept(ws: WebSocket, address: string, protocol: string, release: () => void): void {
-    const connection = new Connection(ws, randomBytes(6).toString('base64url'), address, {
+    const connection = new Connection(ws, linkId(this.store.nodeId, randomBytes(6).toString('base64url')), address, {
       rooms: this.rooms,
       tokens: this.tokens,
       rateLimit: this.options.rateLimit,
-      maxBufferedBytes: MAX_BUFFERED_FRAMES * this.options.maxPayload,
+      maxBufferedBytes: slowReaderBound(this.options.maxPayload),
+      logLimiter: this.logLimiter,
       log: this.log,
+      metrics: this.serverMetrics,
     });
     this.connections.add(connection);
     this.log.info({ conn: connection.id, address, protocol }, 'connection opened');
@@ -228,7 +349,14 @@ class SignalingServerImpl implements SignalingServer {
   private async shutdown(): Promise<void> {
     this.log.info({ connections: this.connections.size }, 'shutting down');
     clearInterval(this.heartbeat);
-    // Seats die with the process; stopping the grace timers first keeps closes from starting new ones.
+    await this.started;
+    if (this.store.shared) {
+      // Other nodes carry on: hold every seat first, so its peer hears peer-disconnected and then,
+      // once the client resumes elsewhere, peer-reconnected.
+      await Promise.all([...this.connections].map((connection) => connection.holdSeat()));
+    }
+    // Seats of a lone node die with the process; stopping the grace timers first keeps closes
+    // from starting new ones.
     this.rooms.close();
     const closed = [...this.connections].map((connection) => new Promise<void>((resolve) => {
       connection.socket.once('close', () => resolve());
@@ -240,6 +368,7 @@ class SignalingServerImpl implements SignalingServer {
     ]);
     if (!drained) for (const connection of this.connections) connection.socket.terminate();
     this.wss.close();
+    await this.store.close();
     if (this.attached) {
       this.httpServer.off('upgrade', this.onUpgrade);
       return;

@@ -240,9 +240,8 @@ export interface NginxSiteOptions {
   proxyTimeout?: string;
 }
 
-/** The shipped site with test ports, certificate and upstream; loopback only, no IPv6 listeners. */
-export function deriveNginxSite(shipped: string, o: NginxSiteOptions): string {
-  const file = 'deploy/nginx.conf';
+/** Test listeners (loopback only, no IPv6) and the test certificate, in a shipped site `file`. */
+function deriveNginxListeners(shipped: string, file: string, o: Omit<NginxSiteOptions, 'upstreamPort'>): string {
   let site = shipped;
   site = substitute(site, file, /^(\s*)listen 80;$/gm, `    listen 127.0.0.1:${o.httpPort};`);
   site = substitute(site, file, /^\s*listen \[::\]:80;$/gm, '    # (IPv6 listener dropped for the test)');
@@ -250,11 +249,34 @@ export function deriveNginxSite(shipped: string, o: NginxSiteOptions): string {
   site = substitute(site, file, /^\s*listen \[::\]:443 ssl http2;$/gm, '    # (IPv6 listener dropped for the test)');
   site = substitute(site, file, /ssl_certificate \/etc\/letsencrypt\/live\/calls\.example\.com\/fullchain\.pem;/g, `ssl_certificate ${o.cert};`);
   site = substitute(site, file, /ssl_certificate_key \/etc\/letsencrypt\/live\/calls\.example\.com\/privkey\.pem;/g, `ssl_certificate_key ${o.key};`);
-  site = substitute(site, file, /proxy_pass http:\/\/127\.0\.0\.1:8080;/g, `proxy_pass http://127.0.0.1:${o.upstreamPort};`, 2);
   if (o.proxyTimeout !== undefined) {
     site = substitute(site, file, /proxy_read_timeout [^;]+;/g, `proxy_read_timeout ${o.proxyTimeout};`);
     site = substitute(site, file, /proxy_send_timeout [^;]+;/g, `proxy_send_timeout ${o.proxyTimeout};`);
   }
+  return site;
+}
+
+/** The shipped site with test ports, certificate and upstream; loopback only, no IPv6 listeners. */
+export function deriveNginxSite(shipped: string, o: NginxSiteOptions): string {
+  const file = 'deploy/nginx.conf';
+  const site = deriveNginxListeners(shipped, file, o);
+  return substitute(site, file, /proxy_pass http:\/\/127\.0\.0\.1:8080;/g, `proxy_pass http://127.0.0.1:${o.upstreamPort};`, 2);
+}
+
+/**
+ * deploy/nginx-upstream.conf for a test: the same listeners and certificate as
+ * {@link deriveNginxSite}, and the example's two `server 127.0.0.1:808x ...;` lines of the
+ * `upstream p2p_call` block pointed at the test's nodes (their parameters kept as shipped).
+ */
+export function deriveNginxUpstreamSite(shipped: string, o: Omit<NginxSiteOptions, 'upstreamPort'> & { nodePorts: [number, number]; down?: number[] }): string {
+  const file = 'deploy/nginx-upstream.conf';
+  let site = deriveNginxListeners(shipped, file, o);
+  site = substitute(site, file, /proxy_pass http:\/\/p2p_call;/g, 'proxy_pass http://p2p_call;', 2);
+  o.nodePorts.forEach((port, i) => {
+    const line = new RegExp(`^\\s*server 127\\.0\\.0\\.1:808${i + 1}((?: [^;]*)?);$`, 'gm');
+    const parameters = line.exec(site)?.[1] ?? '';
+    site = substitute(site, file, line, `    server 127.0.0.1:${port}${parameters}${o.down?.includes(i) ? ' down' : ''};`);
+  });
   return site;
 }
 
@@ -298,6 +320,23 @@ export async function startNginx(ws: Workspace, cert: Certificate, upstreamPort:
   const site = deriveNginxSite(deployFile('nginx.conf'), {
     httpPort, httpsPort, cert: cert.cert, key: cert.key, upstreamPort, ...(proxyTimeout ? { proxyTimeout } : {}),
   });
+  return runNginx(ws, site, httpPort, httpsPort);
+}
+
+/**
+ * Derives the site from deploy/nginx-upstream.conf for two nodes, checks it, runs nginx in `ws`.
+ * Nodes whose index is in `down` start marked `down`; `reload()` takes the shipped parameters
+ * back for every node (a config reload, as an operator adds a node).
+ */
+export async function startNginxUpstream(ws: Workspace, cert: Certificate, nodePorts: [number, number], down: number[] = []): Promise<RunningNginx & { reload(): Promise<void> }> {
+  const httpPort = await freeTcpPort(nodePorts);
+  const httpsPort = await freeTcpPort([httpPort, ...nodePorts]);
+  chmodSync(ws.dir, 0o755);
+  const derive = (downNow: number[]) => deriveNginxUpstreamSite(deployFile('nginx-upstream.conf'), { httpPort, httpsPort, cert: cert.cert, key: cert.key, nodePorts, down: downNow });
+  return runNginx(ws, derive(down), httpPort, httpsPort, derive([]));
+}
+
+async function runNginx(ws: Workspace, site: string, httpPort: number, httpsPort: number, nextSite = site): Promise<RunningNginx & { reload(): Promise<void> }> {
   const siteFile = ws.write('site.conf', site);
   const conf = ws.write('nginx.conf', nginxMainConfig(ws, siteFile));
   execFileSync('nginx', ['-t', '-q', '-c', conf, '-p', ws.dir], { stdio: 'pipe' });
@@ -316,6 +355,12 @@ export async function startNginx(ws: Workspace, cert: Certificate, upstreamPort:
     site,
     async stop() {
       await nginx.stop('SIGTERM');
+    },
+    /** Writes `nextSite`, checks it with `nginx -t`, and has the running nginx load it (SIGHUP). */
+    async reload() {
+      ws.write('site.conf', nextSite);
+      execFileSync('nginx', ['-t', '-q', '-c', conf, '-p', ws.dir], { stdio: 'pipe' });
+      nginx.child.kill('SIGHUP');
     },
   };
 }

@@ -116,7 +116,9 @@ describe('secrets from files: --<secret>-file and <VAR>_FILE', () => {
     throwsConfig(() => readCommandLine(['--token-secret-file', '/nonexistent/secret'], {}), /\/nonexistent\/secret.*ENOENT/));
   test('only secrets have file variants', () => {
     throwsConfig(() => readCommandLine(['--port-file', '/tmp/x'], {}), /--port-file/);
-    assert.deepEqual(environmentVariables().filter((name) => name.endsWith('_FILE')).sort(), ['P2P_TOKEN_SECRET_FILE', 'P2P_TURN_SECRET_FILE']);
+    assert.deepEqual(environmentVariables().filter((name) => name.endsWith('_FILE')).sort(), [
+      'P2P_METRICS_TOKEN_FILE', 'P2P_REDIS_URL_FILE', 'P2P_TOKEN_SECRET_FILE', 'P2P_TURN_SECRET_FILE',
+    ]);
   });
 });
 

@@ -84,8 +84,15 @@ describe('resolveOptions: a bad value throws a ConfigError that names the option
     throwsConfigError(() => resolveOptions({ allowedOrigins: ['not a url'] }), /allowedOrigins/));
   test('tlsCert without tlsKey', () => throwsConfigError(() => resolveOptions({ tlsCert: '/tmp/cert.pem' }), /tlsKey/));
   test('tlsKey without tlsCert', () => throwsConfigError(() => resolveOptions({ tlsKey: '/tmp/key.pem' }), /tlsCert/));
-  test('redisUrl (scale-out is not available yet)', () =>
-    throwsConfigError(() => resolveOptions({ redisUrl: 'redis://127.0.0.1:6379' }), /redisUrl/));
+  test('redisUrl that is not a redis: or rediss: URL', () =>
+    throwsConfigError(() => resolveOptions({ redisUrl: 'http://127.0.0.1:6379' }), /redisUrl/));
+  test('redisUrl errors never print the password', () =>
+    assert.throws(() => resolveOptions({ redisUrl: 'redis://user:s3cret@127.0.0.1:6379,nope' }), (error: Error) =>
+      error instanceof ConfigError && !error.message.includes('s3cret')));
+  test('redisCluster without redisUrl', () => throwsConfigError(() => resolveOptions({ redisCluster: true }), /redisCluster/));
+  test('a redisKeyPrefix with a brace (it would move rooms between Cluster slots)', () =>
+    throwsConfigError(() => resolveOptions({ redisKeyPrefix: 'p{2}p:' }), /redisKeyPrefix/));
+  test('a metricsToken shorter than 16 characters', () => throwsConfigError(() => resolveOptions({ metricsToken: 'short' }), /metricsToken/));
   test('an unknown log level', () =>
     throwsConfigError(() => resolveOptions({ logLevel: 'loud' as SignalingServerOptions['logLevel'] }), /logLevel/));
 });
@@ -123,6 +130,9 @@ const TABLE: { flag: string; env: string; raw: string; key: keyof SignalingServe
   { flag: 'tls-cert', env: 'P2P_TLS_CERT', raw: '/etc/ssl/cert.pem', key: 'tlsCert', value: '/etc/ssl/cert.pem' },
   { flag: 'tls-key', env: 'P2P_TLS_KEY', raw: '/etc/ssl/key.pem', key: 'tlsKey', value: '/etc/ssl/key.pem' },
   { flag: 'redis-url', env: 'P2P_REDIS_URL', raw: 'redis://127.0.0.1:6379', key: 'redisUrl', value: 'redis://127.0.0.1:6379' },
+  { flag: 'redis-cluster', env: 'P2P_REDIS_CLUSTER', raw: 'true', key: 'redisCluster', value: true },
+  { flag: 'redis-key-prefix', env: 'P2P_REDIS_KEY_PREFIX', raw: 'calls:', key: 'redisKeyPrefix', value: 'calls:' },
+  { flag: 'metrics-token', env: 'P2P_METRICS_TOKEN', raw: 'metrics-token-0123456789', key: 'metricsToken', value: 'metrics-token-0123456789' },
 ];
 
 function expectedFromTable(): Record<string, unknown> {

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import type { TestContext } from 'node:test';
 import WebSocket from 'ws';
 import { createSignalingServer, type SignalingServer, type SignalingServerOptions } from '../../server/index.js';
+import { startRedis, type RedisProcess } from '../redis.js';
 import { PROTOCOL_V1, type JoinedMessage, type ServerMessage, type ServerMessageType } from '../../sdk/protocol.js';
 
 export interface RunningServer {
@@ -208,14 +209,18 @@ export interface Harness extends RunningServer {
  * then the clients are dropped). `room` is where `seat()` and `pair()` seat by default.
  */
 export async function harness(t: TestContext, options: SignalingServerOptions = {}, room = 'room'): Promise<Harness> {
-  const running = await startServer(options);
+  const nodes = await startNodes(options);
+  const running = nodes.length === 1 ? (nodes[0] as RunningServer) : combined(nodes);
+  let turn = 0;
   const clients: TestClient[] = [];
   t.after(async () => {
     await running.close();
     for (const client of clients) client.drop();
   });
   const connect = async (): Promise<TestClient> => {
-    const client = await TestClient.connect(running.wsUrl);
+    // Over several nodes, each new client goes to the next one: a pair sits on different nodes.
+    const node = nodes[turn++ % nodes.length] as RunningServer;
+    const client = await TestClient.connect(node.wsUrl);
     clients.push(client);
     return client;
   };
@@ -311,4 +316,56 @@ export async function httpGet(url: string, headers: Record<string, string> = {})
 export function portOf(address: AddressInfo | string | null): number {
   if (address === null || typeof address === 'string') throw new Error('server is not listening on a TCP port');
   return address.port;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Several nodes sharing rooms in Redis (P2P_TEST_NODES=2 runs the protocol suites that way)
+
+/** How many nodes `harness()` starts: 1, or more sharing one Redis. */
+export const TEST_NODES = Number(process.env['P2P_TEST_NODES'] ?? '1');
+let sharedRedis: Promise<RedisProcess> | undefined;
+let prefixes = 0;
+
+/** One Redis for the whole test file; each harness gets keys of its own. */
+export function redisForTests(): Promise<RedisProcess> {
+  sharedRedis ??= startRedis();
+  return sharedRedis;
+}
+
+/** A key prefix no other test of this run uses. */
+export function uniqueKeyPrefix(): string {
+  return `t${process.pid}-${++prefixes}:`;
+}
+
+async function startNodes(options: SignalingServerOptions): Promise<RunningServer[]> {
+  if (TEST_NODES < 2) return [await startServer(options)];
+  const redis = await redisForTests();
+  const shared = { redisUrl: redis.url, redisKeyPrefix: uniqueKeyPrefix(), ...options };
+  return Promise.all(Array.from({ length: TEST_NODES }, () => startServer(shared)));
+}
+
+/** The local rooms of one node (the seat policy's own view), for stats over several nodes. */
+export function localRooms(server: SignalingServer): Set<string> {
+  return (server as unknown as { rooms: { localRooms(): Set<string> } }).rooms.localRooms();
+}
+
+/** Several nodes seen as one server: the first node's URLs, stats over all of them. */
+function combined(nodes: RunningServer[]): RunningServer {
+  const first = nodes[0] as RunningServer;
+  const server: SignalingServer = Object.create(first.server, {
+    stats: {
+      value: () => {
+        const rooms = new Set<string>();
+        for (const node of nodes) for (const room of localRooms(node.server)) rooms.add(room);
+        const each = nodes.map((node) => node.server.stats());
+        return {
+          ...first.server.stats(),
+          connections: each.reduce((sum, stats) => sum + stats.connections, 0),
+          seatsHeld: each.reduce((sum, stats) => sum + stats.seatsHeld, 0),
+          rooms: rooms.size,
+        };
+      },
+    },
+  }) as SignalingServer;
+  return { ...first, server, close: async () => void (await Promise.all(nodes.map((node) => node.close()))) };
 }
