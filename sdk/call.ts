@@ -57,7 +57,6 @@ export interface RemoteMediaState extends MediaState {
 }
 
 export interface CallEvents {
-  [name: string]: unknown;
   state: { state: CallState; previous: CallState };
   'peer-join': { peerId: string; displayName?: string };
   'peer-leave': { peerId: string; reason: PeerLeftReason };

@@ -19,7 +19,11 @@ export const CLIENT_ERROR_CODES = [
 ] as const;
 export type ClientErrorCode = (typeof CLIENT_ERROR_CODES)[number];
 
-/** Every code a {@link CallError} can carry; a newer server may send codes not listed here. */
+/**
+ * Every code a {@link CallError} (and the element's `p2p-error`) carries: a closed union, so a
+ * misspelt code in a comparison or a `switch` does not compile. A newer server may still send a
+ * code this version does not list; it arrives as is, non-fatal, so keep a `default` branch.
+ */
 export type CallErrorCode = ErrorCode | ClientErrorCode;
 
 /**
@@ -72,14 +76,15 @@ export function isExplainedCode(code: string): code is ExplainedErrorCode {
 
 export class CallError extends Error {
   override name = 'CallError';
-  readonly code: CallErrorCode | (string & {});
+  readonly code: CallErrorCode;
   readonly fatal: boolean;
   /** From the server's `error` frame, when it told the client when to try again. */
   readonly retryAfterMs: number | undefined;
 
   constructor(code: CallErrorCode | (string & {}), message: string, options: { cause?: unknown; retryAfterMs?: number; fatal?: boolean } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
+    // A newer server's unlisted code passes through as is (see CallErrorCode).
+    this.code = code as CallErrorCode;
     this.fatal = options.fatal ?? isFatalCode(code);
     this.retryAfterMs = options.retryAfterMs;
   }

@@ -14,6 +14,8 @@ export { CALL_STATES, isFinalState } from './call-state.js';
 export type { CallState } from './call-state.js';
 export { SignalingClient, healthUrlFor } from './signaling-client.js';
 export type { ReconnectOptions, ResumeStorage, SignalingClientOptions, SignalingEvents, SignalingState } from './signaling-client.js';
+export type { HealthFetch, SignalingSocket, SocketCloseEvent, SocketConstructor, SocketMessageEvent } from './socket-types.js';
+export type { EventName, Listener } from './emitter.js';
 export { CallError, CLIENT_ERROR_CODES, ERROR_TABLE, isExplainedCode, isFatalCode } from './errors.js';
 export type { CallErrorCode, ClientErrorCode, ExplainedErrorCode } from './errors.js';
 export type { CallStats, CandidateType, Quality } from './connection-stats.js';

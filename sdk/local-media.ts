@@ -27,7 +27,6 @@ export interface LocalMediaOptions {
 }
 
 export interface LocalMediaEvents {
-  [name: string]: unknown;
   /** The track to send for `kind` changed (or became `null`). */
   track: { kind: 'audio' | 'video'; track: MediaStreamTrack | null };
   change: MediaState;

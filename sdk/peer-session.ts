@@ -27,7 +27,6 @@ export interface PeerSessionOptions {
 }
 
 export interface PeerSessionEvents {
-  [name: string]: unknown;
   'connection-state': RTCPeerConnectionState;
   'ice-state': RTCIceConnectionState;
   'remote-track': MediaStreamTrack;

@@ -10,6 +10,7 @@
 import { assertNever } from './assert-never.js';
 import { CallError } from './errors.js';
 import { Emitter } from './emitter.js';
+import type { HealthFetch, ResumeStorage, SignalingSocket, SocketConstructor } from './socket-types.js';
 import {
   CloseCode,
   HEALTH_PATH,
@@ -40,8 +41,7 @@ export interface ReconnectOptions {
   maxAttempts?: number;
 }
 
-/** The part of the Web Storage API the client uses, so tests and Node can pass their own. */
-export type ResumeStorage = Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>;
+export type { ResumeStorage } from './socket-types.js';
 
 export interface SignalingClientOptions {
   /** `ws:`/`wss:` URL of the server's WebSocket endpoint, e.g. `wss://calls.example.com/ws`. */
@@ -59,9 +59,9 @@ export interface SignalingClientOptions {
   /** Where the resume value survives a page reload; `null` keeps it in memory only. */
   storage?: ResumeStorage | null;
   /** A WebSocket implementation (for Node: `ws`); defaults to the global one. */
-  WebSocket?: typeof WebSocket;
+  WebSocket?: SocketConstructor;
   /** Used to diagnose a refused handshake via `/healthz`; defaults to the global one. */
-  fetch?: typeof fetch;
+  fetch?: HealthFetch;
   /** At most this many outgoing signals wait while reconnecting; the oldest are dropped past it. */
   maxQueuedSignals?: number;
   /**
@@ -73,7 +73,6 @@ export interface SignalingClientOptions {
 }
 
 export interface SignalingEvents {
-  [name: string]: unknown;
   state: { state: SignalingState; previous: SignalingState };
   /** A seat was granted: `resumed` when it is the same seat taken back. */
   joined: { message: JoinedMessage; resumed: boolean };
@@ -110,7 +109,7 @@ const DEFAULTS = {
 
 export class SignalingClient extends Emitter<SignalingEvents> {
   private _state: SignalingState = 'idle';
-  private socket: WebSocket | undefined;
+  private socket: SignalingSocket | undefined;
   private resumeValue: string | undefined;
   private joinedMessage: JoinedMessage | undefined;
   /** Whether the socket in hand has ever reached `joined` in this client's life. */
@@ -140,8 +139,8 @@ export class SignalingClient extends Emitter<SignalingEvents> {
     token: string | undefined;
     reconnect: Required<ReconnectOptions>;
     storage: ResumeStorage | null;
-    WebSocket: typeof WebSocket;
-    fetch: typeof fetch | undefined;
+    WebSocket: SocketConstructor;
+    fetch: HealthFetch | undefined;
   };
 
   constructor(options: SignalingClientOptions) {
@@ -265,7 +264,7 @@ export class SignalingClient extends Emitter<SignalingEvents> {
 
   private openSocket(): void {
     const { WebSocket: WebSocketImpl, url } = this.options;
-    let socket: WebSocket;
+    let socket: SignalingSocket;
     try {
       socket = new WebSocketImpl(url, PROTOCOL_V1);
     } catch (error) {
@@ -290,10 +289,10 @@ export class SignalingClient extends Emitter<SignalingEvents> {
         ...(this.resumeValue === undefined && this.options.token !== undefined ? { token: this.options.token } : {}),
       });
     };
-    socket.onmessage = (event: MessageEvent) => {
+    socket.onmessage = (event) => {
       if (this.socket === socket) this.receive(event.data);
     };
-    socket.onclose = (event: CloseEvent) => {
+    socket.onclose = (event) => {
       if (this.socket === socket) this.socketClosed(event.code, opened);
     };
     socket.onerror = () => {

@@ -1,36 +1,49 @@
 #!/usr/bin/env node
 /**
  * `p2p-call-server` and `npm start`: reads options from flags and environment, starts the
- * server, and shuts it down gracefully on SIGTERM/SIGINT (exit 0 within 5 s).
+ * server, says where it listens and what is on, and shuts it down gracefully on SIGTERM/SIGINT
+ * (exit 0 within 5 s).
  */
-import { ConfigError, OPTION_SPELLINGS, optionsFromCommandLine } from './config.js';
+import { helpText } from './cli-help.js';
+import { ConfigError, readCommandLine, type CommandLine } from './config.js';
+import { packageVersion } from './package-root.js';
 import { createSignalingServer } from './signaling-server.js';
 
-/** Hard bound on a graceful shutdown; PROTOCOL.md promises exit within 5 s. */
+/** Hard bound on a graceful shutdown: the documented promise is an exit within 5 s. */
 const SHUTDOWN_DEADLINE_MS = 4_500;
 /** Exit code for a configuration mistake, as for a usage error. */
 const EXIT_USAGE = 2;
 
-function usage(): string {
-  const rows = OPTION_SPELLINGS.map((s) => `${`  --${s.flag}${s.kind === 'boolean' ? '' : ' <value>'}`.padEnd(36)} ${s.env.join(', ')}`);
-  return ['Usage: p2p-call-server [options]', '', 'Options (flag, then environment variable; flags win):', ...rows, '  --help'].join('\n');
+/**
+ * The address a person can open: a wildcard bind (`0.0.0.0`, `::`) is not a place to browse to,
+ * the loopback address on the same port is.
+ */
+function urlToOpen(listening: string): string {
+  const url = new URL(listening);
+  if (url.hostname === '0.0.0.0') url.hostname = '127.0.0.1';
+  if (url.hostname === '[::]') url.hostname = '[::1]';
+  return url.href;
 }
 
 async function main(argv: string[]): Promise<void> {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(`${usage()}\n`);
-    return;
-  }
+  const version = packageVersion();
+  let commandLine: CommandLine;
   let server;
   try {
-    server = createSignalingServer(optionsFromCommandLine(argv, process.env));
+    commandLine = readCommandLine(argv, process.env);
+    if (commandLine.help || commandLine.version) {
+      process.stdout.write(`${commandLine.help ? helpText(version) : version}\n`);
+      return;
+    }
+    server = createSignalingServer(commandLine.options);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`p2p-call-server: ${error.message}\n\n${usage()}\n`);
+    process.stderr.write(`p2p-call-server: ${error.message}\nRun p2p-call-server --help for every option and its default.\n`);
     process.exitCode = EXIT_USAGE;
     return;
   }
   const running = server;
+  const { options } = commandLine;
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
@@ -52,13 +65,21 @@ async function main(argv: string[]): Promise<void> {
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
 
+  let url: string;
   try {
-    await running.listen();
+    url = await running.listen();
   } catch (error) {
     running.log.fatal({ err: (error as Error).message }, 'cannot listen');
     process.exitCode = 1;
     await running.close();
+    return;
   }
+  const open = urlToOpen(url);
+  const joinTokens = options.tokenSecret !== undefined ? 'required' : 'off (open rooms)';
+  const turn = options.turnUrls !== undefined && options.turnUrls.length > 0 ? `on (${options.turnUrls.length} URLs)` : 'off';
+  running.log.info({ version, url, open, joinTokens: options.tokenSecret !== undefined, turn: options.turnSecret !== undefined }, 'ready');
+  // For a person at a terminal (npm start): plain words on stderr, so stdout stays JSON lines.
+  process.stderr.write(`p2p-call ${version}: open ${open}\n  join tokens: ${joinTokens} · TURN: ${turn}\n`);
 }
 
 await main(process.argv.slice(2));

@@ -1,10 +1,13 @@
 /**
  * Server options: defaults, validation, and reading them from flags and environment variables.
  * Every option of the EMBED.md table exists in three spellings (options field, `--flag`, `ENV`);
- * flags win over the environment. Everything is checked up front with a message that names the
+ * flags win over the environment; secrets can also come from a file (`--token-secret-file`,
+ * `P2P_TOKEN_SECRET_FILE`). Everything is checked up front with a message that names the
  * option, so a typo fails at start instead of mid-call.
  */
+import { readFileSync } from 'node:fs';
 import type { Server as HttpServer } from 'node:http';
+import { parseArgs } from 'node:util';
 import type { Logger } from 'pino';
 import type { RoomStore } from './room-store.js';
 
@@ -208,82 +211,192 @@ export function resolveOptions(options: SignalingServerOptions = {}): ResolvedOp
 }
 
 /** One row of the option table: how the option is spelled as a flag and as an env var. */
-interface OptionSpelling {
+export interface OptionSpelling {
   key: keyof SignalingServerOptions;
   flag: string;
   env: string[];
   kind: 'integer' | 'string' | 'list' | 'boolean';
+  /** One line for `--help`: what the option does. */
+  description: string;
+  /** What `--help` shows as the default when {@link DEFAULTS} has no value for `key`. */
+  unset?: string;
+  /**
+   * A secret: it can also be read from a file (`--<flag>-file`, `<ENV>_FILE`), so it stays out
+   * of `ps` and of the environment other processes can read.
+   */
+  secret?: true;
 }
 
 export const OPTION_SPELLINGS: readonly OptionSpelling[] = [
-  { key: 'port', flag: 'port', env: ['PORT'], kind: 'integer' },
-  { key: 'host', flag: 'host', env: ['HOST'], kind: 'string' },
-  { key: 'allowedOrigins', flag: 'allowed-origins', env: ['P2P_ALLOWED_ORIGINS'], kind: 'list' },
-  { key: 'tokenSecret', flag: 'token-secret', env: ['P2P_TOKEN_SECRET'], kind: 'string' },
-  { key: 'turnSecret', flag: 'turn-secret', env: ['P2P_TURN_SECRET'], kind: 'string' },
-  { key: 'turnUrls', flag: 'turn-urls', env: ['P2P_TURN_URLS'], kind: 'list' },
-  { key: 'stunUrls', flag: 'stun-urls', env: ['P2P_STUN_URLS'], kind: 'list' },
-  { key: 'turnTtl', flag: 'turn-ttl', env: ['P2P_TURN_TTL'], kind: 'integer' },
-  { key: 'reconnectGraceMs', flag: 'reconnect-grace-ms', env: ['P2P_RECONNECT_GRACE_MS'], kind: 'integer' },
-  { key: 'awayGraceMs', flag: 'away-grace-ms', env: ['P2P_AWAY_GRACE_MS'], kind: 'integer' },
-  { key: 'pingIntervalMs', flag: 'ping-interval-ms', env: ['P2P_PING_INTERVAL_MS'], kind: 'integer' },
-  { key: 'maxPayload', flag: 'max-payload', env: ['P2P_MAX_PAYLOAD'], kind: 'integer' },
-  { key: 'rateLimit', flag: 'rate-limit', env: ['P2P_RATE_LIMIT'], kind: 'integer' },
-  { key: 'maxConnections', flag: 'max-connections', env: ['P2P_MAX_CONNECTIONS'], kind: 'integer' },
-  { key: 'maxConnectionsPerIp', flag: 'max-connections-per-ip', env: ['P2P_MAX_CONNECTIONS_PER_IP'], kind: 'integer' },
-  { key: 'maxRooms', flag: 'max-rooms', env: ['P2P_MAX_ROOMS'], kind: 'integer' },
-  { key: 'trustProxy', flag: 'trust-proxy', env: ['P2P_TRUST_PROXY'], kind: 'boolean' },
-  { key: 'headerTimeoutMs', flag: 'header-timeout-ms', env: ['P2P_HEADER_TIMEOUT_MS'], kind: 'integer' },
-  { key: 'maxPendingConnections', flag: 'max-pending-connections', env: ['P2P_MAX_PENDING_CONNECTIONS'], kind: 'integer' },
-  { key: 'maxPendingConnectionsPerIp', flag: 'max-pending-connections-per-ip', env: ['P2P_MAX_PENDING_CONNECTIONS_PER_IP'], kind: 'integer' },
-  { key: 'maxQueuedBytesPerSeat', flag: 'max-queued-bytes-per-seat', env: ['P2P_MAX_QUEUED_BYTES_PER_SEAT'], kind: 'integer' },
-  { key: 'maxQueuedBytesPerIp', flag: 'max-queued-bytes-per-ip', env: ['P2P_MAX_QUEUED_BYTES_PER_IP'], kind: 'integer' },
-  { key: 'tlsCert', flag: 'tls-cert', env: ['P2P_TLS_CERT'], kind: 'string' },
-  { key: 'tlsKey', flag: 'tls-key', env: ['P2P_TLS_KEY'], kind: 'string' },
-  { key: 'redisUrl', flag: 'redis-url', env: ['P2P_REDIS_URL'], kind: 'string' },
-  { key: 'redisCluster', flag: 'redis-cluster', env: ['P2P_REDIS_CLUSTER'], kind: 'boolean' },
-  { key: 'redisKeyPrefix', flag: 'redis-key-prefix', env: ['P2P_REDIS_KEY_PREFIX'], kind: 'string' },
-  { key: 'metricsToken', flag: 'metrics-token', env: ['P2P_METRICS_TOKEN'], kind: 'string' },
-  { key: 'logLevel', flag: 'log-level', env: ['P2P_LOG_LEVEL'], kind: 'string' },
+  { key: 'port', flag: 'port', env: ['PORT'], kind: 'integer', description: 'HTTP + WebSocket port; 0 picks a free one' },
+  { key: 'host', flag: 'host', env: ['HOST'], kind: 'string', description: 'bind address; 0.0.0.0 (or ::) for every interface' },
+  { key: 'allowedOrigins', flag: 'allowed-origins', env: ['P2P_ALLOWED_ORIGINS'], kind: 'list', description: 'comma-separated Origins allowed to open the WebSocket', unset: 'every origin' },
+  { key: 'tokenSecret', flag: 'token-secret', env: ['P2P_TOKEN_SECRET'], kind: 'string', description: 'HS256 secret (16+ characters); when set, joining needs a token', unset: 'none (open rooms)', secret: true },
+  { key: 'turnSecret', flag: 'turn-secret', env: ['P2P_TURN_SECRET'], kind: 'string', description: "coturn's static-auth-secret for TURN credentials (with --turn-urls)", unset: 'none (no TURN)', secret: true },
+  { key: 'turnUrls', flag: 'turn-urls', env: ['P2P_TURN_URLS'], kind: 'list', description: 'comma-separated turn:/turns: URLs handed to clients', unset: 'none' },
+  { key: 'stunUrls', flag: 'stun-urls', env: ['P2P_STUN_URLS'], kind: 'list', description: 'comma-separated stun: URLs handed to clients', unset: 'none' },
+  { key: 'turnTtl', flag: 'turn-ttl', env: ['P2P_TURN_TTL'], kind: 'integer', description: 'TURN credential lifetime, seconds' },
+  { key: 'reconnectGraceMs', flag: 'reconnect-grace-ms', env: ['P2P_RECONNECT_GRACE_MS'], kind: 'integer', description: "how long a dropped peer's seat is held, ms" },
+  { key: 'awayGraceMs', flag: 'away-grace-ms', env: ['P2P_AWAY_GRACE_MS'], kind: 'integer', description: "how long a seat is held after its page said it is going away (capped by the grace), ms" },
+  { key: 'pingIntervalMs', flag: 'ping-interval-ms', env: ['P2P_PING_INTERVAL_MS'], kind: 'integer', description: 'heartbeat period, ms' },
+  { key: 'maxPayload', flag: 'max-payload', env: ['P2P_MAX_PAYLOAD'], kind: 'integer', description: 'largest accepted frame, bytes' },
+  { key: 'rateLimit', flag: 'rate-limit', env: ['P2P_RATE_LIMIT'], kind: 'integer', description: 'messages per second per socket (burst: twice that)' },
+  { key: 'maxConnections', flag: 'max-connections', env: ['P2P_MAX_CONNECTIONS'], kind: 'integer', description: 'open sockets in total, then HTTP 503' },
+  { key: 'maxConnectionsPerIp', flag: 'max-connections-per-ip', env: ['P2P_MAX_CONNECTIONS_PER_IP'], kind: 'integer', description: 'open sockets per client address' },
+  { key: 'maxRooms', flag: 'max-rooms', env: ['P2P_MAX_ROOMS'], kind: 'integer', description: 'rooms in memory, then server-busy' },
+  { key: 'trustProxy', flag: 'trust-proxy', env: ['P2P_TRUST_PROXY'], kind: 'boolean', description: 'client address from X-Forwarded-For (only behind nginx or similar)' },
+  { key: 'headerTimeoutMs', flag: 'header-timeout-ms', env: ['P2P_HEADER_TIMEOUT_MS'], kind: 'integer', description: 'a connection must send its whole HTTP request head within this, ms' },
+  { key: 'maxPendingConnections', flag: 'max-pending-connections', env: ['P2P_MAX_PENDING_CONNECTIONS'], kind: 'integer', description: 'connections still sending their request head, in total' },
+  { key: 'maxPendingConnectionsPerIp', flag: 'max-pending-connections-per-ip', env: ['P2P_MAX_PENDING_CONNECTIONS_PER_IP'], kind: 'integer', description: 'the same per client address (not with --trust-proxy)' },
+  { key: 'maxQueuedBytesPerSeat', flag: 'max-queued-bytes-per-seat', env: ['P2P_MAX_QUEUED_BYTES_PER_SEAT'], kind: 'integer', description: 'bytes of signals queued for one held seat' },
+  { key: 'maxQueuedBytesPerIp', flag: 'max-queued-bytes-per-ip', env: ['P2P_MAX_QUEUED_BYTES_PER_IP'], kind: 'integer', description: 'bytes of signals one client address may have queued for held seats' },
+  { key: 'tlsCert', flag: 'tls-cert', env: ['P2P_TLS_CERT'], kind: 'string', description: 'PEM certificate file; with --tls-key, serve HTTPS/WSS itself', unset: 'none (plain HTTP)' },
+  { key: 'tlsKey', flag: 'tls-key', env: ['P2P_TLS_KEY'], kind: 'string', description: 'PEM private key file for --tls-cert', unset: 'none' },
+  { key: 'redisUrl', flag: 'redis-url', env: ['P2P_REDIS_URL'], kind: 'string', description: 'Redis for scale-out: redis://[user:pass@]host:port[/db], rediss:// for TLS', unset: 'none (single node, rooms in memory)', secret: true },
+  { key: 'redisCluster', flag: 'redis-cluster', env: ['P2P_REDIS_CLUSTER'], kind: 'boolean', description: 'the Redis of --redis-url is a Redis Cluster' },
+  { key: 'redisKeyPrefix', flag: 'redis-key-prefix', env: ['P2P_REDIS_KEY_PREFIX'], kind: 'string', description: 'prefix of every Redis key and channel, so deployments can share one Redis' },
+  { key: 'metricsToken', flag: 'metrics-token', env: ['P2P_METRICS_TOKEN'], kind: 'string', description: 'bearer token that GET /metrics requires', unset: 'none (/metrics open)', secret: true },
+  { key: 'logLevel', flag: 'log-level', env: ['P2P_LOG_LEVEL'], kind: 'string', description: `JSON log level: ${LOG_LEVELS.join(', ')}` },
 ];
+
+/** Suffix of the flag and env spellings that name a file holding a secret option's value. */
+const FILE_SUFFIX = { flag: '-file', env: '_FILE' } as const;
+
+/** Every environment variable the server reads, `_FILE` variants included. */
+export function environmentVariables(): string[] {
+  return OPTION_SPELLINGS.flatMap((s) => (s.secret ? s.env.flatMap((name) => [name, name + FILE_SUFFIX.env]) : s.env));
+}
+
+/** The default `--help` shows for a row. */
+export function defaultText(spelling: OptionSpelling): string {
+  const value: unknown = (DEFAULTS as Record<string, unknown>)[spelling.key];
+  if (value === undefined || (Array.isArray(value) && value.length === 0)) return spelling.unset ?? (spelling.kind === 'boolean' ? 'off' : 'none');
+  if (typeof value === 'boolean') return value ? 'on' : 'off';
+  return String(value);
+}
+
+/** What the command line asks for besides options. */
+export interface CommandLine {
+  help: boolean;
+  version: boolean;
+  options: SignalingServerOptions;
+}
+
+/**
+ * Reads the command line with `node:util`'s `parseArgs` (strict: unknown flags and stray
+ * arguments are errors) and the environment. Flags win over the environment; a secret given
+ * both directly and as a file at the same level is an error rather than a silent choice.
+ */
+export function readCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv, readSecretFile: (path: string) => string = readSecret): CommandLine {
+  const spec: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
+    help: { type: 'boolean', short: 'h' },
+    version: { type: 'boolean', short: 'v' },
+  };
+  for (const spelling of OPTION_SPELLINGS) {
+    // Switches take `--trust-proxy`, `--trust-proxy=false` and `--trust-proxy false` (see below).
+    spec[spelling.flag] = { type: 'string' };
+    if (spelling.secret) spec[spelling.flag + FILE_SUFFIX.flag] = { type: 'string' };
+  }
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({ args: withSwitchValues(argv), options: spec, strict: true, allowPositionals: false }));
+  } catch (error) {
+    throw new ConfigError(parseArgsMessage(error));
+  }
+
+  const options: Record<string, unknown> = {};
+  for (const spelling of OPTION_SPELLINGS) {
+    const fromFlags = pick(spelling, (name) => values[name] as string | undefined, (name) => `--${name}`, FILE_SUFFIX.flag, [spelling.flag]);
+    const fromEnv = fromFlags ?? pick(spelling, (name) => nonEmptyEnv(env, name), (name) => name, FILE_SUFFIX.env, spelling.env);
+    if (fromEnv === undefined) continue;
+    const raw = fromEnv.file ? readSecretFile(fromEnv.raw) : fromEnv.raw;
+    options[spelling.key] = convert(raw, spelling.kind, fromEnv.source);
+  }
+  return { help: values['help'] === true, version: values['version'] === true, options: options as SignalingServerOptions };
+}
 
 /**
  * Reads options from command-line flags (`--port 9000`, `--port=9000`, `--trust-proxy`) and
  * environment variables. Flags win. Unknown flags are an error, not silently ignored.
  */
 export function optionsFromCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv): SignalingServerOptions {
-  const flags = new Map<string, string>();
+  return readCommandLine(argv, env).options;
+}
+
+/** The value of one option at one level (flags or env): direct or `…file`, not both. */
+function pick(
+  spelling: OptionSpelling,
+  get: (name: string) => string | undefined,
+  label: (name: string) => string,
+  fileSuffix: string,
+  names: readonly string[],
+): { raw: string; source: string; file: boolean } | undefined {
+  for (const name of names) {
+    const direct = get(name);
+    const file = spelling.secret ? get(name + fileSuffix) : undefined;
+    if (direct !== undefined && file !== undefined) {
+      throw new ConfigError(`${label(name)} and ${label(name + fileSuffix)} are both set: give the secret one way`);
+    }
+    if (direct !== undefined) return { raw: direct, source: label(name), file: false };
+    if (file !== undefined) return { raw: file, source: label(name + fileSuffix), file: true };
+  }
+  return undefined;
+}
+
+function nonEmptyEnv(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value === '' ? undefined : value;
+}
+
+/** A secret file's content without the trailing newline editors and `echo` add. */
+function readSecret(path: string): string {
+  try {
+    return readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+  } catch (error) {
+    throw new ConfigError(`cannot read the secret file ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+}
+
+/**
+ * `parseArgs` has no optional values, so a switch is rewritten before parsing:
+ * `--trust-proxy` → `--trust-proxy=true`, `--trust-proxy false` → `--trust-proxy=false`.
+ */
+function withSwitchValues(argv: readonly string[]): string[] {
+  const switches = new Set(OPTION_SPELLINGS.filter((s) => s.kind === 'boolean').map((s) => `--${s.flag}`));
+  const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
-    if (!arg.startsWith('--')) throw new ConfigError(`unexpected argument "${arg}" (options are --name value)`);
-    const eq = arg.indexOf('=');
-    const name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
-    const spelling = OPTION_SPELLINGS.find((s) => s.flag === name);
-    if (spelling === undefined) throw new ConfigError(`unknown option --${name} (see --help)`);
-    if (eq >= 0) {
-      flags.set(name, arg.slice(eq + 1));
-    } else if (spelling.kind === 'boolean' && (argv[i + 1] === undefined || argv[i + 1]?.startsWith('--'))) {
-      flags.set(name, 'true');
+    if (!switches.has(arg)) {
+      out.push(arg);
+      continue;
+    }
+    const next = argv[i + 1];
+    if (next !== undefined && !next.startsWith('-')) {
+      out.push(`${arg}=${next}`);
+      i++;
     } else {
-      const value = argv[++i];
-      if (value === undefined) throw new ConfigError(`--${name} needs a value`);
-      flags.set(name, value);
+      out.push(`${arg}=true`);
     }
   }
+  return out;
+}
 
-  const options: Record<string, unknown> = {};
-  for (const spelling of OPTION_SPELLINGS) {
-    let raw = flags.get(spelling.flag);
-    let source = `--${spelling.flag}`;
-    if (raw === undefined) {
-      const envName = spelling.env.find((name) => env[name] !== undefined && env[name] !== '');
-      if (envName === undefined) continue;
-      raw = env[envName] as string;
-      source = envName;
+/** `parseArgs`'s errors, reworded to name the option and point at `--help`. */
+function parseArgsMessage(error: unknown): string {
+  const { code, message } = error as { code?: string; message?: string };
+  const option = /'(-{1,2}[^' ]+)/.exec(message ?? '')?.[1];
+  switch (code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return `unknown option ${option ?? ''} (see --help)`;
+    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL': {
+      const arg = /'([^']*)'/.exec(message ?? '')?.[1] ?? '';
+      return `unexpected argument "${arg}" (options are --name value)`;
     }
-    options[spelling.key] = convert(raw, spelling.kind, source);
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      return `${option ?? 'an option'} needs a value (see --help)`;
+    default:
+      return message ?? String(error);
   }
-  return options as SignalingServerOptions;
 }
 
 function convert(raw: string, kind: OptionSpelling['kind'], source: string): unknown {

@@ -3,7 +3,7 @@
  * `HTMLElementEventMap` so `el.addEventListener('p2p-state-change', (e) => e.detail.state)`
  * is typed for host pages.
  */
-import type { CallStats, MediaState, PeerLeftReason, RemoteMediaState } from '../sdk/index.js';
+import type { CallErrorCode, CallStats, MediaState, PeerLeftReason, RemoteMediaState } from '../sdk/index.js';
 
 /** The element's states: the SDK's call states plus the lobby. */
 export type P2PCallState =
@@ -25,7 +25,8 @@ export interface P2PEventDetails {
   'p2p-remote-media-change': RemoteMediaState;
   'p2p-message': { from: string; text: string };
   'p2p-stats': CallStats;
-  'p2p-error': { code: string; message: string; fatal: boolean };
+  /** `code`: one of the SDK's error codes (a newer server's unlisted code arrives non-fatal). */
+  'p2p-error': { code: CallErrorCode; message: string; fatal: boolean };
   'p2p-speaking': { who: 'local' | 'remote'; speaking: boolean };
 }
 

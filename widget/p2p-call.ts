@@ -1,6 +1,6 @@
 import { LitElement, html, nothing, type PropertyValues, type TemplateResult } from 'lit';
 import { keyed } from 'lit/directives/keyed.js';
-import { CallError, isExplainedCode, type CallState, type LocalMediaOptions, type MediaState } from '../sdk/index.js';
+import { CallError, isExplainedCode, type CallErrorCode, type CallState, type LocalMediaOptions, type MediaState } from '../sdk/index.js';
 import { CallController, type ChatLine } from './call-controller.js';
 import { defaultServerUrl } from './default-server.js';
 import { P2PCallEvent, type P2PCallState } from './events.js';
@@ -18,7 +18,7 @@ import { lobbyView } from './views/lobby.js';
 import { statusView } from './views/status.js';
 import { parseControls, toolbarView, type Control, type ToolButton } from './views/toolbar.js';
 
-type ErrorInfo = { code: string; message: string; fatal: boolean };
+type ErrorInfo = { code: CallErrorCode; message: string; fatal: boolean };
 
 /**
  * A one-to-one audio/video call in one element: lobby with self-preview, controls, chat, and

@@ -109,6 +109,7 @@ describe('nginx with deploy/nginx.conf', () => {
       assert.ok(headers.includes('X-Forwarded-Proto $scheme'), `${name}: X-Forwarded-Proto`);
       assert.ok(headers.includes('Host $host'), `${name}: Host`);
     }
+    assert.deepEqual(nginxDirectives(root, 'gzip'), ['off'], '/: the server precompresses; nginx passes its codings through');
     const wsHeaders = nginxDirectives(ws, 'proxy_set_header');
     assert.ok(wsHeaders.includes('Upgrade $http_upgrade') && wsHeaders.includes('Connection $connection_upgrade'), 'upgrade headers on /ws');
 
@@ -181,18 +182,24 @@ describe('nginx with deploy/nginx.conf', () => {
     assert.equal(health.headers['strict-transport-security'], 'max-age=63072000');
   });
 
-  test("the script-tag bundle comes through nginx with the server's own cache, CORS and ETag headers", async () => {
-    const direct = await get(`${main.url}/p2p-call.js`);
-    const proxied = await get(`${main.nginx.origin}/p2p-call.js`, { ca: cert.pem, headers: { 'Accept-Encoding': 'gzip' } });
-    assert.equal(direct.status, 200, 'the bundle is built (npm run build)');
-    assert.equal(proxied.status, 200);
-    for (const header of ['cache-control', 'etag', 'access-control-allow-origin', 'cross-origin-resource-policy', 'content-type']) {
-      assert.equal(proxied.headers[header], direct.headers[header], header);
+  test("the script-tag bundle comes through nginx with the server's own coding, cache, CORS and ETag headers", async () => {
+    // nginx passes Accept-Encoding up and the server's precompressed answer down untouched.
+    for (const coding of ['br', 'gzip', undefined]) {
+      const headers: Record<string, string> = coding === undefined ? {} : { 'Accept-Encoding': coding };
+      const direct = await get(`${main.url}/p2p-call.js`, { headers });
+      const proxied = await get(`${main.nginx.origin}/p2p-call.js`, { ca: cert.pem, headers });
+      assert.equal(direct.status, 200, 'the bundle is built (npm run build)');
+      assert.equal(proxied.status, 200);
+      assert.equal(proxied.headers['content-encoding'], coding, `${String(coding)}: the server's coding`);
+      for (const header of ['cache-control', 'etag', 'vary', 'content-encoding', 'access-control-allow-origin', 'cross-origin-resource-policy', 'content-type']) {
+        assert.equal(proxied.headers[header], direct.headers[header], `${String(coding)}: ${header}`);
+      }
+      assert.equal(proxied.headers['cache-control'], 'public, max-age=300');
+      assert.equal(proxied.headers['vary'], 'Accept-Encoding');
+      assert.equal(proxied.body, direct.body, `${String(coding)}: the same bytes`);
+      const again = await get(`${main.nginx.origin}/p2p-call.js`, { ca: cert.pem, headers: { ...headers, 'If-None-Match': String(proxied.headers.etag) } });
+      assert.equal(again.status, 304, `${String(coding)}: revalidation passes through nginx`);
     }
-    assert.equal(proxied.headers['cache-control'], 'public, max-age=300');
-    assert.equal(proxied.body, direct.body);
-    const again = await get(`${main.nginx.origin}/p2p-call.js`, { ca: cert.pem, headers: { 'If-None-Match': String(proxied.headers.etag) } });
-    assert.equal(again.status, 304, 'revalidation passes through nginx');
   });
 
   test('two demo pages call each other over https and wss through nginx', async () => {

@@ -8,7 +8,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, test, type TestContext } from 'node:test';
 import WebSocket, { WebSocketServer } from 'ws';
-import { CallError, SignalingClient, type ResumeStorage, type SignalingClientOptions } from '../../sdk/index.js';
+import { CallError, SignalingClient, type ResumeStorage, type SignalingClientOptions, type SignalingEvents } from '../../sdk/index.js';
 import { serverFor, startServer, TestClient } from './helpers.js';
 
 function memoryStorage(): ResumeStorage & { map: Map<string, string> } {
@@ -17,12 +17,12 @@ function memoryStorage(): ResumeStorage & { map: Map<string, string> } {
 }
 
 function client(t: TestContext, options: Omit<SignalingClientOptions, 'WebSocket'>): SignalingClient {
-  const c = new SignalingClient({ storage: null, ...options, WebSocket: WebSocket as unknown as typeof globalThis.WebSocket });
+  const c = new SignalingClient({ storage: null, ...options, WebSocket });
   t.after(() => c.close());
   return c;
 }
 
-function nextEvent<T>(c: SignalingClient, name: string, predicate: (p: T) => boolean = () => true, timeoutMs = 5000): Promise<T> {
+function nextEvent<T>(c: SignalingClient, name: keyof SignalingEvents, predicate: (p: T) => boolean = () => true, timeoutMs = 5000): Promise<T> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`timed out waiting for ${name}`)), timeoutMs);
     const off = c.on(name, (payload: unknown) => {
