@@ -65,8 +65,16 @@ function exited(child: ChildProcess): Promise<void> {
 
 /** One Redis on a free port. */
 export async function startRedis(extra: string[] = []): Promise<RedisProcess> {
-  const port = await freeTcpPort();
-  const dir = mkdtempSync(join(tmpdir(), 'p2p-redis-'));
+  return redisProcess(await freeTcpPort(), () => extra, 'p2p-redis-');
+}
+
+/**
+ * A `redis-server` on `port` in a directory of its own (removed at exit), killed when the test
+ * process exits; `argsFor(dir)` gives its extra arguments.
+ */
+async function redisProcess(port: number, argsFor: (dir: string) => string[], prefix: string): Promise<RedisProcess> {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const extra = argsFor(dir);
   let child = await launch(port, extra, dir);
   const stopWith = async (signal: NodeJS.Signals) => {
     const done = exited(child);
@@ -126,30 +134,9 @@ export async function startRedisCluster(): Promise<RedisCluster> {
   };
 }
 
-async function startClusterNode(port: number): Promise<RedisProcess> {
-  const dir = mkdtempSync(join(tmpdir(), 'p2p-redis-cluster-'));
-  const extra = ['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${port}.conf`), '--cluster-node-timeout', '2000'];
-  let child = await launch(port, extra, dir);
-  process.once('exit', () => {
-    child.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
-  });
-  const stopWith = async (signal: NodeJS.Signals) => {
-    const done = exited(child);
-    child.kill(signal);
-    await done;
-  };
-  return {
-    port,
-    url: `redis://127.0.0.1:${port}`,
-    stop: () => stopWith('SIGTERM'),
-    kill: () => stopWith('SIGKILL'),
-    async start() {
-      child = await launch(port, extra, dir);
-    },
-    pause: () => void child.kill('SIGSTOP'),
-    resume: () => void child.kill('SIGCONT'),
-  };
+function startClusterNode(port: number): Promise<RedisProcess> {
+  const clusterArgs = (dir: string) => ['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${port}.conf`), '--cluster-node-timeout', '2000'];
+  return redisProcess(port, clusterArgs, 'p2p-redis-cluster-');
 }
 
 async function waitClusterOk(port: number): Promise<void> {

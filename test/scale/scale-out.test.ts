@@ -4,12 +4,10 @@
  * dead node's seats expiring, and (single instance) Redis going away and coming back empty.
  */
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { after, before, describe, test, type TestContext } from 'node:test';
-import { pino } from 'pino';
 import type { SignalingServerOptions } from '../../server/index.js';
 import { startRedis, startRedisCluster } from '../redis.js';
-import { TestClient, httpGet, startServer, uniqueKeyPrefix, type RunningServer } from '../server/helpers.js';
+import { capturingLogger, httpGet, type RunningServer, startServer, TestClient, uniqueKeyPrefix } from '../server/helpers.js';
 import { startNodeProcess, type NodeProcess } from './nodes.js';
 
 const PING_MS = 1_000;
@@ -299,15 +297,9 @@ describe('Redis goes away and comes back', () => {
     const password = 'redis-pass-do-not-log-0123';
     const redis = await startRedis(['--requirepass', password]);
     t.after(() => redis.kill());
-    const lines: string[] = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        lines.push(chunk.toString());
-        done();
-      },
-    });
+    const { logger, lines } = capturingLogger('trace');
     const good = await startServer({ redisUrl: `redis://:${password}@127.0.0.1:${redis.port}`, redisKeyPrefix: uniqueKeyPrefix() });
-    const bad = await startServer({ redisUrl: `redis://:wrong-${password}@127.0.0.1:${redis.port}`, redisKeyPrefix: uniqueKeyPrefix(), logger: pino({ level: 'trace' }, sink) });
+    const bad = await startServer({ redisUrl: `redis://:wrong-${password}@127.0.0.1:${redis.port}`, redisKeyPrefix: uniqueKeyPrefix(), logger });
     t.after(() => Promise.all([good.close(), bad.close()]));
     const a = await TestClient.connect(good.wsUrl, { waitMs: 5_000 });
     const b = await TestClient.connect(bad.wsUrl, { waitMs: 5_000 });

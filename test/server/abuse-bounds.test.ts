@@ -8,12 +8,10 @@ import { spawn } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import WebSocket from 'ws';
 import { PROTOCOL_V1 } from '../../sdk/protocol.js';
 import { slowReaderBound } from '../../server/signaling-server.js';
-import { TestClient, harness, httpGet, rawUpgrade, serverFor, withTimeout } from './helpers.js';
+import { capturingLogger, harness, httpGet, rawUpgrade, serverFor, TestClient, withTimeout } from './helpers.js';
 
 const CLI = fileURLToPath(new URL('../../server/cli.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -142,14 +140,8 @@ describe('the slow-reader bound', () => {
 
 describe('the log cannot be used to fill a disk', () => {
   test('refused upgrades and invalid frames are logged rate-limited and truncated, counted in /metrics', async (t) => {
-    const lines: string[] = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        lines.push(...chunk.toString().split('\n').filter(Boolean));
-        done();
-      },
-    });
-    const running = await serverFor(t, { logger: pino({ level: 'info' }, sink), allowedOrigins: ['https://ok.example'] });
+    const { logger, lines } = capturingLogger('info');
+    const running = await serverFor(t, { logger, allowedOrigins: ['https://ok.example'] });
     const origin = `https://${'a'.repeat(16_000)}.example`;
     for (let i = 0; i < 100; i++) {
       const answer = await rawUpgrade(running.port, { 'Sec-WebSocket-Protocol': PROTOCOL_V1, Origin: origin });

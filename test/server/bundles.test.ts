@@ -11,13 +11,11 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { runInNewContext } from 'node:vm';
 import { after, before, describe, test, type TestContext } from 'node:test';
-import { pino } from 'pino';
 import { packageVersion } from '../../server/package-root.js';
-import { rawRequest, serverFor, startServer, type RunningServer } from './helpers.js';
+import { capturingLogger, rawRequest, type RunningServer, serverFor, startServer } from './helpers.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const VERSION = packageVersion(ROOT);
@@ -177,14 +175,8 @@ describe('script-tag bundles: /p2p-call.js and /p2p-call.iife.js', () => {
 describe('bundles on disk: missing and rebuilt', () => {
   test('not built → 404 {"error":"not-built"} and a log line saying to run npm run build; served once built', async (t) => {
     const bundleDir = await tempDir(t, 'empty-dist');
-    const lines: string[] = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        lines.push(chunk.toString());
-        done();
-      },
-    });
-    const server = await serverFor(t, { bundleDir, logger: pino({ level: 'info' }, sink) });
+    const { logger, lines } = capturingLogger('info');
+    const server = await serverFor(t, { bundleDir, logger });
 
     for (const path of ['/p2p-call.js', '/p2p-call.iife.js', `/v/${VERSION}/p2p-call.js`]) {
       const res = await rawRequest(server.port, path);

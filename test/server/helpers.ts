@@ -5,7 +5,9 @@
 import assert from 'node:assert/strict';
 import { request, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
 import type { TestContext } from 'node:test';
+import { pino, type Logger, type LevelWithSilent } from 'pino';
 import WebSocket from 'ws';
 import { createSignalingServer, type SignalingServer, type SignalingServerOptions } from '../../server/index.js';
 import { startRedis, type RedisProcess } from '../redis.js';
@@ -368,4 +370,16 @@ function combined(nodes: RunningServer[]): RunningServer {
     },
   }) as SignalingServer;
   return { ...first, server, close: async () => void (await Promise.all(nodes.map((node) => node.close()))) };
+}
+
+/** A pino logger whose lines (one JSON object each) the test can read back. */
+export function capturingLogger(level: LevelWithSilent = 'info'): { logger: Logger; lines: string[] } {
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      lines.push(...chunk.toString().split('\n').filter(Boolean));
+      done();
+    },
+  });
+  return { logger: pino({ level }, sink), lines };
 }

@@ -3,10 +3,8 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { createSignalingServer } from '../../server/index.js';
-import { harness, httpGet } from './helpers.js';
+import { capturingLogger, harness, httpGet } from './helpers.js';
 
 /** The value of a sample line `name{labels} value` (labels matched as a substring). */
 function sample(body: string, name: string, labels = ''): number | undefined {
@@ -71,15 +69,8 @@ test('an app that attaches the server reaches its registry and its /metrics hand
 });
 
 test('logs carry the node id, connection and room, never the join token or signal content', async (t) => {
-  const lines: string[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      lines.push(...chunk.toString().split('\n').filter(Boolean));
-      done();
-    },
-  });
-  const logger = pino({ level: 'debug' }, sink);
-  const h = await harness(t, { logger });
+  const { logger, lines } = capturingLogger('debug');
+    const h = await harness(t, { logger });
   const [a, b] = await h.pair();
   a.client.send({ type: 'signal', data: { secretSdp: 'do-not-log-this' } });
   await b.client.next('signal');

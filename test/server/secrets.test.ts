@@ -5,27 +5,19 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { SignJWT } from 'jose';
-import { pino } from 'pino';
-import { harness, httpGet } from './helpers.js';
+import { capturingLogger, harness, httpGet } from './helpers.js';
 
 const TOKEN_SECRET = 'token-secret-do-not-leak-0123456789';
 const TURN_SECRET = 'turn-secret-do-not-leak-0123456789';
 const METRICS_TOKEN = 'metrics-token-do-not-leak-0123456789';
 
 test('no secret, token, credential or resume value in logs, error frames or /metrics', async (t) => {
-  const lines: string[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      lines.push(chunk.toString());
-      done();
-    },
-  });
+  const { logger, lines } = capturingLogger('trace');
   const h = await harness(t, {
-    logger: pino({ level: 'trace' }, sink),
+    logger,
     tokenSecret: TOKEN_SECRET,
     turnSecret: TURN_SECRET,
     turnUrls: ['turn:turn.example.com:3478'],
