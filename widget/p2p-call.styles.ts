@@ -14,9 +14,11 @@ export const styles = css`
     --_radius: var(--p2p-call-radius, 12px);
     /* What the layout stands on is !important: a page's rules beat a plain :host rule, and a
        page with \`* { all: unset }\` would make the element an empty inline box that its UI
-       spills out of. Sizes stay overridable (width, height), the ratio through a property. */
+       spills out of. The host keeps what it may want to set: position, width, height, the ratio
+       (through a property), and hiding with the hidden attribute. Size containment (from
+       container-type) makes the element the containing block of its absolutely placed UI. */
     display: block !important;
-    position: relative !important;
+    position: relative;
     /* The host's box when it gives one; otherwise the width available and a 4:3 (3:4 on a
        portrait screen) height, never taller than the viewport. No minimum: a 300 px box fits. */
     width: 100%;
@@ -38,6 +40,7 @@ export const styles = css`
     }
   }
   @media (orientation: portrait) { :host { aspect-ratio: var(--p2p-call-aspect-ratio, 3 / 4) !important; } }
+  :host([hidden]) { display: none !important; }
   [hidden] { display: none !important; }
   .base {
     position: absolute;
