@@ -15,10 +15,11 @@ export const styles = css`
     /* What the layout stands on is !important: a page's rules beat a plain :host rule, and a
        page with \`* { all: unset }\` would make the element an empty inline box that its UI
        spills out of. The host keeps what it may want to set: position, width, height, the ratio
-       (through a property), and hiding with the hidden attribute. Size containment (from
-       container-type) makes the element the containing block of its absolutely placed UI. */
+       (through a property), and hiding with the hidden attribute. Layout containment makes
+       the element the containing block of its absolutely placed UI whatever its position. */
     display: block !important;
     position: relative;
+    contain: layout !important;
     /* The host's box when it gives one; otherwise the width available and a 4:3 (3:4 on a
        portrait screen) height, never taller than the viewport. No minimum: a 300 px box fits. */
     width: 100%;
