@@ -98,6 +98,7 @@ class SignalingServerImpl implements SignalingServer {
   private readonly perAddress = new Map<string, number>();
   private reserved = 0;
   private readonly heartbeat: ReturnType<typeof setInterval>;
+  private lastBeat = performance.now();
   private closing: Promise<void> | undefined;
   private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head);
 
@@ -356,8 +357,16 @@ class SignalingServerImpl implements SignalingServer {
 
   /** A socket that has not answered the previous ping by now is dead: terminate it (a drop). */
   private beat(): void {
+    // A beat that comes much later than due means this process stalled (GC, an overloaded
+    // machine): the pongs may be sitting unread in the sockets. Judge nobody on that beat;
+    // ping again and judge at the next one.
+    const now = performance.now();
+    const sinceLast = now - this.lastBeat;
+    const stalled = sinceLast > this.options.pingIntervalMs * 1.5;
+    this.lastBeat = now;
+    if (stalled) this.log.warn({ lateMs: Math.round(sinceLast - this.options.pingIntervalMs) }, 'heartbeat late: this process stalled');
     for (const connection of this.connections) {
-      if (!connection.alive) {
+      if (!connection.alive && !stalled) {
         this.log.info({ conn: connection.id }, 'heartbeat missed; terminating');
         connection.socket.terminate();
         continue;

@@ -187,3 +187,19 @@ describe('server life', () => {
     t.after(() => next.drop());
   });
 });
+
+describe('the heartbeat after a stall', () => {
+  test('a beat that comes late (this process stalled) terminates nobody; the next on-time beat does', async (t) => {
+    const running = await serverFor(t, { pingIntervalMs: 60_000 });
+    const silent = await TestClient.connect(running.wsUrl, { autoPong: false });
+    t.after(() => silent.drop());
+    const server = running.server as unknown as { beat(): void; lastBeat: number; connections: Set<{ socket: { readyState: number } }> };
+    const [ours] = [...server.connections];
+    server.beat(); // pings; the silent client will not answer
+    server.lastBeat = performance.now() - 10 * 60_000; // as if the process had stalled since
+    server.beat();
+    assert.equal(ours?.socket.readyState, 1, 'not judged on a late beat (the server side is still open)');
+    server.beat(); // on time now, still no pong: terminated
+    assert.equal((await silent.closed).code, 1006);
+  });
+});
